@@ -1,0 +1,248 @@
+"""Runners: make an event context active around a handler, a ``with`` block or a coroutine.
+
+Every activation is a ``ContextVar.set`` paired with a ``reset`` in ``finally``, so the
+previous context comes back on return, exception and cancellation alike.
+
+``with runner:`` cannot keep its reset token on the runner (one runner may be entered by
+many tasks at once, and each task must get back its own previous context), so the token is
+pushed on a per-``Context`` stack held in a second ``ContextVar``. The same entries are kept
+in a process-wide registry so that the pytest plugin can tell when a test left one open.
+"""
+
+from __future__ import annotations
+
+import inspect
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Generic, Mapping, TypeVar, overload
+
+from typing_extensions import ParamSpec
+
+from . import _injector
+from ._context import E, EventContext, S, active, short_repr
+from ._errors import EventContextError
+
+__all__ = ["EventRunner", "create_event_context", "run"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+class _Entry:
+    """One ``with runner:`` that has been entered and not yet exited."""
+
+    __slots__ = ("outer", "runner", "stack_token", "token")
+
+    def __init__(
+        self,
+        runner: EventRunner[Any, Any],
+        token: Token[EventContext[Any, Any] | None],
+        outer: _Entry | None,
+    ) -> None:
+        self.runner = runner
+        self.token = token
+        self.outer = outer
+        self.stack_token: Token[_Entry | None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<open entry of {self.runner!r}>"
+
+
+_entries: ContextVar[_Entry | None] = ContextVar("event_core.entries", default=None)
+_open: set[_Entry] = set()
+
+
+def open_entries() -> list[_Entry]:
+    """The ``with`` entries of every runner that are still open, in any task or thread."""
+    return list(_open)
+
+
+def forget_entries(runner: EventRunner[Any, Any]) -> int:
+    """Close what can be closed of ``runner``'s open entries and forget all of them.
+
+    Entries opened in the calling ``Context`` are reset; entries of other contexts (a task
+    that is gone) cannot be reset from here and are only dropped. Returns how many.
+    """
+    mine = [entry for entry in _open if entry.runner is runner]
+    for entry in mine:
+        _open.discard(entry)
+        try:
+            if entry.stack_token is not None:
+                _entries.reset(entry.stack_token)
+            active.reset(entry.token)
+        except (ValueError, RuntimeError):
+            pass  # made in another Context, or already used: nothing left to restore here
+    return len(mine)
+
+
+class EventRunner(Generic[S, E]):
+    """Runs code inside one event context: ``runner(fn)``, ``with``, ``async with``.
+
+    Made by :func:`create_event_context`. The runner owns one :class:`EventContext`: every
+    run, nested or concurrent, from any task or thread, sees the same store.
+
+    Example:
+        >>> from event_core import create_event_context, use_event_context
+        >>> run = create_event_context({"type": "CLI", "argv": ["ls"]})
+        >>> run(lambda: use_event_context().event["argv"])
+        ['ls']
+        >>> with run as ctx:
+        ...     ctx is use_event_context()
+        True
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_ctx", "_inject")
+
+    def __init__(self, ctx: EventContext[S, E], *, inject: bool = True) -> None:
+        if not isinstance(ctx, EventContext):
+            raise TypeError(f"EventRunner takes an EventContext, got {short_repr(ctx)}")
+        self._ctx = ctx
+        self._inject = inject
+
+    @property
+    def context(self) -> EventContext[S, E]:
+        """The event context this runner activates."""
+        return self._ctx
+
+    @overload
+    def __call__(
+        self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, R]: ...
+    @overload
+    def __call__(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(*args, **kwargs)`` with this event active and return its result.
+
+        If ``fn`` returns an awaitable (an ``async def`` handler), a coroutine is returned
+        that keeps the event active while the awaitable runs.
+        """
+        ctx = self._ctx
+        injector = _injector.installed if self._inject else None
+        token = active.set(ctx)
+        try:
+            if injector is None:
+                result = fn(*args, **kwargs)
+            else:
+                if not callable(fn):
+                    raise _not_callable(fn)
+                result = injector.with_(
+                    "Event:start", {"event_type": ctx.type}, lambda: fn(*args, **kwargs)
+                )
+        except TypeError:
+            if not callable(fn):
+                raise _not_callable(fn) from None
+            raise
+        finally:
+            active.reset(token)
+        if _is_awaitable(result):
+            return _run_awaitable(ctx, result)
+        return result
+
+    def __enter__(self) -> EventContext[S, E]:
+        entry = _Entry(self, active.set(self._ctx), _entries.get())
+        entry.stack_token = _entries.set(entry)
+        _open.add(entry)
+        return self._ctx
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        entry = _entries.get()
+        if entry is None or entry.runner is not self:
+            raise EventContextError(
+                f"{self!r} is exited but it is not the innermost runner entered here "
+                f"(innermost: {entry!r}); exit `with` blocks in the reverse order of entry"
+            )
+        _open.discard(entry)
+        assert entry.stack_token is not None
+        _entries.reset(entry.stack_token)
+        active.reset(entry.token)
+
+    async def __aenter__(self) -> EventContext[S, E]:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __repr__(self) -> str:
+        return f"<EventRunner {self._ctx!r}>"
+
+
+def _not_callable(fn: object) -> TypeError:
+    return TypeError(
+        f"a runner takes a callable handler, got {type(fn).__name__}: {short_repr(fn)}"
+    )
+
+
+def _is_awaitable(result: object) -> bool:
+    # Cheap tests first: most handlers return None or a plain value.
+    if result is None:
+        return False
+    return inspect.isawaitable(result)
+
+
+async def _run_awaitable(ctx: EventContext[Any, Any], awaitable: Awaitable[R]) -> R:
+    token = active.set(ctx)
+    try:
+        return await awaitable
+    finally:
+        active.reset(token)
+
+
+def create_event_context(
+    event: Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
+    /,
+    **sections: Any,
+) -> EventRunner[Dict[str, Any], Dict[str, Any]]:  # noqa: UP006 (runtime-evaluated on 3.9)
+    """Create a new event context and return the runner that activates it.
+
+    Args:
+        event: a mapping with a non-empty ``str`` under ``"type"``; it is copied.
+        options: any mapping (see :class:`EventOptions`), kept as given.
+        **sections: initial store sections, e.g. ``job={"status": "pending"}``.
+
+    Raises:
+        TypeError: ``event`` or ``options`` is not a mapping, or ``"type"`` is not a str.
+        ValueError: ``"type"`` is missing or empty, or a section is named event/options.
+
+    The event context active at this call, if any, becomes the new context's parent.
+
+    Example:
+        >>> from event_core import create_event_context, use_event_context
+        >>> run = create_event_context({"type": "JOB", "job_id": "abc123"}, {}, job={})
+        >>> run(lambda: use_event_context("JOB").event["job_id"])
+        'abc123'
+
+    .. versionadded:: 0.1.0
+    """
+    ctx: EventContext[Dict[str, Any], Dict[str, Any]] = EventContext(  # noqa: UP006
+        event, options, parent=active.get()
+    )
+    if sections:
+        for reserved in ("event", "options"):
+            if reserved in sections:
+                raise ValueError(
+                    f"a store section cannot be named {reserved!r}: it holds the {reserved}"
+                )
+        ctx.get_ctx().update(sections)
+    return EventRunner(ctx)
+
+
+def run(ctx: EventContext[Any, Any], fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call ``fn(*args, **kwargs)`` with ``ctx`` active, as a runner would.
+
+    Activating an existing context is not a new event, so no context injector is called.
+
+    .. versionadded:: 0.1.0
+    """
+    return EventRunner(ctx, inject=False)(fn, *args, **kwargs)

@@ -1,0 +1,209 @@
+"""Store sections: the named ``dict`` s of the 0.6 API, ``store("job").init/get/set``.
+
+A :class:`StoreSection` reads its dict from the event's store on every call instead of
+caching it, so ``set_store(name, {...})`` or ``section.value = {...}`` is seen at once;
+the cost is one dict lookup, and the common case (a real ``dict``) is one identity test.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Generic, List, Tuple, TypeVar
+
+__all__ = ["StoreHook", "StoreSection"]
+
+V = TypeVar("V")
+
+
+class StoreSection:
+    """One section of an event's store, as returned by ``ctx.store(name)``.
+
+    The section's dict is created on the first write; until then ``value`` is ``None``.
+
+    Example:
+        >>> from event_core import create_event_context, use_event_context
+        >>> def handler():
+        ...     job = use_event_context().store("job")
+        ...     job.init("status", lambda: "pending")
+        ...     job.set("status", "running")
+        ...     return job.value
+        >>> create_event_context({"type": "JOB"})(handler)
+        {'status': 'running'}
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_data", "_hooks", "_name")
+
+    def __init__(self, data: dict[Any, Any], name: str) -> None:
+        self._data = data
+        self._name = name
+        self._hooks: dict[str, StoreHook[Any]] | None = None
+
+    @property
+    def name(self) -> str:
+        """The section's key in the store."""
+        return self._name
+
+    @property
+    def value(self) -> Dict[str, Any] | None:  # noqa: UP006 (runtime-evaluated on 3.9)
+        """The section dict, or ``None`` before anything was written to it."""
+        section = self._data.get(self._name)
+        if section.__class__ is not dict and section is not None:
+            section = self._checked(section)
+        return section
+
+    @value.setter
+    def value(self, new: dict[str, Any] | None) -> None:
+        if new is not None and not isinstance(new, dict):
+            raise TypeError(
+                f"store section {self._name!r} must hold a dict, got {type(new).__name__}"
+            )
+        if new is None:
+            self._data.pop(self._name, None)
+        else:
+            self._data[self._name] = new
+
+    def check(self) -> None:
+        """Raise :class:`TypeError` if the store holds something other than a dict here."""
+        section = self._data.get(self._name)
+        if section.__class__ is not dict and section is not None:
+            self._checked(section)
+
+    def _checked(self, section: object) -> dict[str, Any]:
+        if isinstance(section, dict):
+            return section  # a dict subclass
+        raise TypeError(
+            f"store section {self._name!r} holds a {type(section).__name__}, not a dict: "
+            f"set_store({self._name!r}, {{...}}) or section.value = {{...}} to replace it"
+        )
+
+    def _section(self) -> dict[str, Any]:
+        """The section dict, created empty if missing (for writes)."""
+        data = self._data
+        section = data.get(self._name)
+        if section.__class__ is dict:
+            return section  # type: ignore[no-any-return]
+        if section is None:
+            section = data[self._name] = {}
+            return section
+        return self._checked(section)
+
+    def init(self, key: str, factory: Callable[[], V]) -> V:
+        """The value under ``key``; if absent, ``factory()`` is called once, stored, returned.
+
+        If ``factory`` raises, nothing is stored and the section is not created.
+        """
+        section = self._data.get(self._name)
+        if section.__class__ is not dict:
+            if section is not None:
+                section = self._checked(section)
+            else:
+                value = factory()
+                self._section()[key] = value
+                return value
+        try:
+            return section[key]  # type: ignore[no-any-return,index]
+        except KeyError:
+            value = factory()
+            section[key] = value  # type: ignore[index]
+            return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value under ``key``, or ``default``."""
+        section = self._data.get(self._name)
+        if section.__class__ is not dict:
+            if section is None:
+                return default
+            section = self._checked(section)
+        return section.get(key, default)  # type: ignore[union-attr]
+
+    def set(self, key: str, value: V) -> V:
+        """Store ``value`` under ``key`` and return it."""
+        self._section()[key] = value
+        return value
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` is present (``None`` is a value, not absence)."""
+        section = self.value
+        return section is not None and key in section
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; nothing happens if it is absent."""
+        section = self.value
+        if section is not None:
+            section.pop(key, None)
+
+    def entries(self) -> List[Tuple[str, Any]]:  # noqa: UP006 (runtime-evaluated on 3.9)
+        """The ``(key, value)`` pairs, in insertion order."""
+        section = self.value
+        return [] if section is None else list(section.items())
+
+    def clear(self) -> None:
+        """Make the section ``{}``."""
+        self._section().clear()
+
+    def hook(self, key: str) -> StoreHook[Any]:
+        """A :class:`StoreHook` bound to ``key``, the same object on every call."""
+        hooks = self._hooks
+        if hooks is None:
+            hooks = self._hooks = {}
+        try:
+            return hooks[key]
+        except KeyError:
+            hook = hooks[key] = StoreHook(self, key)
+            return hook
+
+    def __repr__(self) -> str:
+        try:
+            section = self._data.get(self._name)
+            if isinstance(section, dict):
+                return f"<StoreSection {self._name!r} keys={list(section)!r}>"
+            if section is None:
+                return f"<StoreSection {self._name!r} (empty)>"
+            return f"<StoreSection {self._name!r} holding {type(section).__name__}>"
+        except Exception:
+            return f"<StoreSection at {id(self):#x}>"
+
+
+class StoreHook(Generic[V]):
+    """A handle on one entry of a section: ``hook.value`` reads and writes it.
+
+    Example:
+        >>> from event_core import create_event_context, use_event_context
+        >>> def handler():
+        ...     hook = use_event_context().store("user").hook("name")
+        ...     before = hook.is_defined
+        ...     hook.value = "ada"
+        ...     return before, hook.is_defined, hook.value
+        >>> create_event_context({"type": "HTTP"})(handler)
+        (False, True, 'ada')
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_key", "_section")
+
+    def __init__(self, section: StoreSection, key: str) -> None:
+        self._section = section
+        self._key = key
+
+    @property
+    def value(self) -> V:
+        """The entry's value (``None`` when it is absent)."""
+        return self._section.get(self._key)  # type: ignore[no-any-return]
+
+    @value.setter
+    def value(self, new: V) -> None:
+        self._section.set(self._key, new)
+
+    @property
+    def is_defined(self) -> bool:
+        """Whether the entry is present in the section."""
+        return self._section.has(self._key)
+
+    def __repr__(self) -> str:
+        try:
+            state = repr(self.value) if self.is_defined else "undefined"
+        except Exception:
+            state = "?"
+        return f"<StoreHook {self._section.name!r}.{self._key!r} = {state}>"
