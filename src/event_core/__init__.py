@@ -87,12 +87,14 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-# Show `event_core.EventContext` in reprs, tracebacks and docs, not the private module.
-for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("event_core._"):
-        try:
-            _obj.__module__ = __name__
-        except (AttributeError, TypeError):  # pragma: no cover - e.g. a builtin alias
-            pass
-del _name, _obj
+
+def _present_as_public() -> None:
+    """Show ``event_core.EventContext`` in reprs, tracebacks and docs, not the private module."""
+    for name in __all__:
+        obj = globals()[name]
+        if getattr(obj, "__module__", "").startswith("event_core._"):
+            obj.__module__ = __name__
+
+
+_present_as_public()
+del _present_as_public

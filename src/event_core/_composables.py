@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Dict, MutableMapping, NamedTuple, Optional, Tuple
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from ._context import EventContext, use_event_context
 from ._slots import cached_by
@@ -24,6 +25,11 @@ __all__ = [
 
 DEFAULT_LOGGER_NAME = "event_core.event"
 
+if TYPE_CHECKING:
+    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
+else:  # LoggerAdapter is subscriptable at runtime only from Python 3.11
+    _LoggerAdapter = logging.LoggerAdapter
+
 
 def _new_id() -> str:
     return str(uuid.uuid4())
@@ -37,7 +43,8 @@ class EventIdComposable(NamedTuple):
     def get_id(self) -> str:
         """The event's id: ``event["id"]`` if given, else a uuid4 made once per event."""
         # Stored into the event itself (the runner's copy), as the original does.
-        return self.ctx.store("event").init("id", _new_id)  # type: ignore[no-any-return]
+        event_id: str = self.ctx.store("event").init("id", _new_id)
+        return event_id
 
 
 def use_event_id() -> EventIdComposable:
@@ -53,7 +60,7 @@ def use_event_id() -> EventIdComposable:
     return EventIdComposable(use_event_context())
 
 
-class EventLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class EventLogger(_LoggerAdapter):
     """A ``LoggerAdapter`` whose records carry ``event_id`` and ``event_type``.
 
     ``extra=`` given to a logging call is merged with (not replaced by) the event's fields.
@@ -61,9 +68,11 @@ class EventLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]
-    ) -> Tuple[Any, MutableMapping[str, Any]]:  # noqa: UP006
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         extra = kwargs.get("extra")
-        kwargs["extra"] = dict(self.extra or {}) if extra is None else {**(self.extra or {}), **extra}
+        kwargs["extra"] = (
+            dict(self.extra or {}) if extra is None else {**(self.extra or {}), **extra}
+        )
         return msg, kwargs
 
     def __repr__(self) -> str:
@@ -75,7 +84,7 @@ class EventLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 
 @cached_by
-def _event_logger(topic: Optional[str], ctx: EventContext[Any, Any]) -> EventLogger:  # noqa: UP045
+def _event_logger(topic: Optional[str], ctx: EventContext[Any, Any]) -> EventLogger:
     options = ctx.options.get("event_logger") or {}
     name = options.get("name") or DEFAULT_LOGGER_NAME
     if topic:
@@ -84,7 +93,7 @@ def _event_logger(topic: Optional[str], ctx: EventContext[Any, Any]) -> EventLog
     return EventLogger(logging.getLogger(name), extra)
 
 
-def use_event_logger(topic: Optional[str] = None) -> EventLogger:  # noqa: UP045
+def use_event_logger(topic: Optional[str] = None) -> EventLogger:
     """A logger for the active event, the same object per event and topic.
 
     The logger is named ``options["event_logger"]["name"]`` (default ``"event_core.event"``),
@@ -106,7 +115,7 @@ def use_event_logger(topic: Optional[str] = None) -> EventLogger:  # noqa: UP045
 class RouteParams(NamedTuple):
     """What :func:`use_route_params` returns."""
 
-    params: Dict[str, Any]  # noqa: UP006
+    params: dict[str, Any]
 
     def get(self, name: str) -> Any:
         """The parameter ``name``, or ``None``."""

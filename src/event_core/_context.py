@@ -9,10 +9,11 @@ two APIs; slot objects can never collide with ``str`` section names.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, cast
 
 from typing_extensions import TypedDict, TypeVar
 
@@ -37,8 +38,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-S = TypeVar("S", bound=Mapping[str, Any], default=Dict[str, Any])
-E = TypeVar("E", bound=Mapping[str, Any], default=Dict[str, Any])
+S = TypeVar("S", bound=Mapping[str, Any], default=dict[str, Any])
+E = TypeVar("E", bound=Mapping[str, Any], default=dict[str, Any])
 
 
 class EventLoggerOptions(TypedDict, total=False):
@@ -107,9 +108,7 @@ class Slot(Generic[T]):
 
 
 # The one ContextVar of the library: the active event, or None outside any event.
-active: ContextVar[EventContext[Any, Any] | None] = ContextVar(
-    "event_core.current", default=None
-)
+active: ContextVar[EventContext[Any, Any] | None] = ContextVar("event_core.current", default=None)
 
 
 def _check_event(event: object) -> tuple[dict[str, Any], str]:
@@ -189,7 +188,7 @@ class EventContext(Generic[S, E]):
 
     def __init__(
         self,
-        event: E,
+        event: Mapping[str, Any],
         options: Mapping[str, Any] | None = None,
         *,
         parent: EventContext[Any, Any] | None = None,
@@ -414,7 +413,7 @@ class EventContext(Generic[S, E]):
             assert pending.done is not None
             pending.done.set()
 
-    def seed(self, kind: type[Any], /, **values: Any) -> None:
+    def seed(self, kind: builtins.type[Any], /, **values: Any) -> None:
         """Set the keys of an :class:`~event_core.EventKind` from keyword arguments.
 
         Raises:
@@ -427,8 +426,7 @@ class EventContext(Generic[S, E]):
             key = keys.get(attr)
             if key is None:
                 raise TypeError(
-                    f"{kind.__name__} has no key {attr!r}; its keys are: "
-                    + ", ".join(sorted(keys))
+                    f"{kind.__name__} has no key {attr!r}; its keys are: " + ", ".join(sorted(keys))
                 )
             self._data[key] = value
 
@@ -466,7 +464,7 @@ def current() -> EventContext[Any, Any]:
     return ctx
 
 
-def try_get_current() -> Optional[EventContext[Any, Any]]:  # noqa: UP045 (runtime-evaluated)
+def try_get_current() -> Optional[EventContext[Any, Any]]:
     """The active event context, or ``None`` outside any event.
 
     .. versionadded:: 0.1.0
@@ -505,12 +503,13 @@ def use_event_context(
     ctx = active.get()
     if ctx is None:
         raise no_context("use_event_context()")
-    if expected_type is None or ctx._type == expected_type:
+    # Reading the slot directly: this is the hot path of every composable.
+    if expected_type is None or ctx._type == expected_type:  # pyright: ignore[reportPrivateUsage]
         return ctx
     found = ctx.find(expected_type)
     if found is None:
         expected = ", ".join(f'"{name}"' for name in _check_type_names(expected_type))
         raise EventTypeMismatchError(
-            f'Event context type mismatch: expected {expected}, received "{ctx._type}"'
+            f'Event context type mismatch: expected {expected}, received "{ctx.type}"'
         )
     return found

@@ -7,7 +7,8 @@ hook costs nothing to those who do not use it.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, TypeVar
+from collections.abc import Mapping
+from typing import Any, Callable, Optional, TypeVar
 
 __all__ = [
     "ContextInjector",
@@ -55,16 +56,27 @@ class ContextInjector:
         return f"<{type(self).__name__}>"
 
 
-# Read by every run of a runner: a module global is the cheapest thing to test against None.
-installed: ContextInjector | None = None
+class _Registry:
+    """Holds the installed injector; every run of a runner reads ``registry.installed``."""
+
+    __slots__ = ("installed",)
+
+    def __init__(self) -> None:
+        self.installed: ContextInjector | None = None
+
+    def __repr__(self) -> str:
+        return f"<injector registry: {self.installed!r}>"
 
 
-def get_context_injector() -> Optional[ContextInjector]:  # noqa: UP045 (runtime-evaluated)
+registry = _Registry()
+
+
+def get_context_injector() -> Optional[ContextInjector]:
     """The installed injector, or ``None`` (the default).
 
     .. versionadded:: 0.1.0
     """
-    return installed
+    return registry.installed
 
 
 def replace_context_injector(injector: ContextInjector) -> None:
@@ -75,12 +87,11 @@ def replace_context_injector(injector: ContextInjector) -> None:
 
     .. versionadded:: 0.1.0
     """
-    global installed
     if not isinstance(injector, ContextInjector):
         raise TypeError(
             f"replace_context_injector() takes a ContextInjector, got {type(injector).__name__}"
         )
-    installed = injector
+    registry.installed = injector
 
 
 def reset_context_injector() -> None:
@@ -88,5 +99,4 @@ def reset_context_injector() -> None:
 
     .. versionadded:: 0.1.0
     """
-    global installed
-    installed = None
+    registry.installed = None

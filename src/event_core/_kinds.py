@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, ClassVar, Dict, Mapping, Optional, get_origin
+from collections.abc import Mapping
+from typing import Any, ClassVar, Dict, Optional, get_origin
 
 from ._context import EventContext, active
 from ._runner import EventRunner
@@ -28,7 +29,7 @@ def _is_key_annotation(annotation: object, module: str) -> bool:
             return True
         namespace = vars(sys.modules[module]) if module in sys.modules else {}
         try:
-            annotation = eval(annotation, dict(namespace))  # noqa: S307 (the class's own annotation)
+            annotation = eval(annotation, dict(namespace))
         except Exception:
             return False
     return annotation is Key or get_origin(annotation) is Key
@@ -52,7 +53,7 @@ class EventKind:
     __event_type__: ClassVar[str]
     __event_keys__: ClassVar[Mapping[str, Key[Any]]] = {}
 
-    def __init_subclass__(cls, *, name: Optional[str] = None, **kwargs: Any) -> None:  # noqa: UP045
+    def __init_subclass__(cls, *, name: Optional[str] = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if name is None:
             name = getattr(cls, "__event_type__", None) or cls.__name__
@@ -70,7 +71,7 @@ class EventKind:
     @classmethod
     def create_context(
         cls,
-        options: Optional[Mapping[str, Any]] = None,  # noqa: UP045
+        options: Optional[Mapping[str, Any]] = None,
         /,
         **seeds: Any,
     ) -> EventRunner[Dict[str, Any], Dict[str, Any]]:  # noqa: UP006

@@ -12,20 +12,22 @@ in a process-wide registry so that the pytest plugin can tell when a test left o
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Coroutine, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Coroutine, Dict, Generic, Mapping, TypeVar, overload
+from typing import Any, Callable, Generic, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
-from . import _injector
 from ._context import E, EventContext, S, active, short_repr
 from ._errors import EventContextError
+from ._injector import registry
 
 __all__ = ["EventRunner", "create_event_context", "run"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
 
 class _Entry:
     """One ``with runner:`` that has been entered and not yet exited."""
@@ -118,7 +120,7 @@ class EventRunner(Generic[S, E]):
         that keeps the event active while the awaitable runs.
         """
         ctx = self._ctx
-        injector = _injector.installed if self._inject else None
+        injector = registry.installed if self._inject else None
         token = active.set(ctx)
         try:
             if injector is None:
@@ -203,7 +205,7 @@ def create_event_context(
     options: Mapping[str, Any] | None = None,
     /,
     **sections: Any,
-) -> EventRunner[Dict[str, Any], Dict[str, Any]]:  # noqa: UP006 (runtime-evaluated on 3.9)
+) -> EventRunner[dict[str, Any], dict[str, Any]]:
     """Create a new event context and return the runner that activates it.
 
     Args:
@@ -225,7 +227,7 @@ def create_event_context(
 
     .. versionadded:: 0.1.0
     """
-    ctx: EventContext[Dict[str, Any], Dict[str, Any]] = EventContext(  # noqa: UP006
+    ctx: EventContext[dict[str, Any], dict[str, Any]] = EventContext(
         event, options, parent=active.get()
     )
     if sections:

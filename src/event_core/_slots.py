@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+from collections.abc import Awaitable, Coroutine, Generator, Hashable
 from typing import (
     Any,
-    Awaitable,
     Callable,
-    Coroutine,
     Dict,
-    Generator,
     Generic,
-    Hashable,
     Optional,
     TypeVar,
     Union,
@@ -154,11 +151,11 @@ class CachedBy(Generic[K, V]):
     def __init__(self, fn: Callable[[K, EventContext[Any, Any]], V]) -> None:
         self._fn = fn
         name = getattr(fn, "__qualname__", None) or repr(fn)
-        self._table: Cached[Dict[K, Union[V, SlotState]]] = Cached(  # noqa: UP006,UP007
+        self._table: Cached[Dict[K, Union[V, SlotState]]] = Cached(  # noqa: UP006
             name, _new_table
         )
 
-    def __call__(self, key: K, ctx: Optional[EventContext[Any, Any]] = None) -> V:  # noqa: UP045
+    def __call__(self, key: K, ctx: Optional[EventContext[Any, Any]] = None) -> V:
         """The value for ``key`` in ``ctx`` (the active event by default)."""
         if ctx is None:
             ctx = active.get()
@@ -176,7 +173,7 @@ class CachedBy(Generic[K, V]):
             table[key] = value
             return value
         if value.__class__ is SlotState:
-            raise value.error  # type: ignore[union-attr,misc]
+            raise value.error  # type: ignore[misc]
         return value  # type: ignore[return-value]
 
     def __repr__(self) -> str:
@@ -211,7 +208,7 @@ def cached_by(fn: Callable[[K, EventContext[Any, Any]], V], /) -> CachedBy[K, V]
 class Wook(Protocol[T_co]):
     """The type of a composable made by :func:`define_wook`: ``(ctx=None) -> T``."""
 
-    def __call__(self, ctx: Optional[EventContext[Any, Any]] = None) -> T_co: ...  # noqa: UP045
+    def __call__(self, ctx: Optional[EventContext[Any, Any]] = None) -> T_co: ...
 
 
 def define_wook(factory: Callable[[EventContext[Any, Any]], T], /) -> Wook[T]:
@@ -230,7 +227,7 @@ def define_wook(factory: Callable[[EventContext[Any, Any]], T], /) -> Wook[T]:
     """
     slot: Cached[T] = cached(factory)
 
-    def wook(ctx: Optional[EventContext[Any, Any]] = None) -> T:  # noqa: UP045
+    def wook(ctx: Optional[EventContext[Any, Any]] = None) -> T:
         if ctx is None:
             ctx = active.get()
             if ctx is None:

@@ -7,7 +7,7 @@ the cost is one dict lookup, and the common case (a real ``dict``) is one identi
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Generic, List, Tuple, TypeVar
+from typing import Any, Callable, Generic, TypeVar, cast
 
 __all__ = ["StoreHook", "StoreSection"]
 
@@ -45,7 +45,7 @@ class StoreSection:
         return self._name
 
     @property
-    def value(self) -> Dict[str, Any] | None:  # noqa: UP006 (runtime-evaluated on 3.9)
+    def value(self) -> dict[str, Any] | None:
         """The section dict, or ``None`` before anything was written to it."""
         section = self._data.get(self._name)
         if section.__class__ is not dict and section is not None:
@@ -71,7 +71,7 @@ class StoreSection:
 
     def _checked(self, section: object) -> dict[str, Any]:
         if isinstance(section, dict):
-            return section  # a dict subclass
+            return cast("dict[str, Any]", section)  # a dict subclass
         raise TypeError(
             f"store section {self._name!r} holds a {type(section).__name__}, not a dict: "
             f"set_store({self._name!r}, {{...}}) or section.value = {{...}} to replace it"
@@ -82,10 +82,11 @@ class StoreSection:
         data = self._data
         section = data.get(self._name)
         if section.__class__ is dict:
-            return section  # type: ignore[no-any-return]
+            return cast("dict[str, Any]", section)
         if section is None:
-            section = data[self._name] = {}
-            return section
+            new: dict[str, Any] = {}
+            data[self._name] = new
+            return new
         return self._checked(section)
 
     def init(self, key: str, factory: Callable[[], V]) -> V:
@@ -93,29 +94,30 @@ class StoreSection:
 
         If ``factory`` raises, nothing is stored and the section is not created.
         """
-        section = self._data.get(self._name)
+        # `Any`, not a cast: this is the hot path, and cast() is a call at runtime.
+        section: Any = self._data.get(self._name)
         if section.__class__ is not dict:
-            if section is not None:
-                section = self._checked(section)
-            else:
-                value = factory()
-                self._section()[key] = value
-                return value
+            if section is None:
+                created: V = factory()
+                self._section()[key] = created
+                return created
+            section = self._checked(section)
         try:
-            return section[key]  # type: ignore[no-any-return,index]
+            found: V = section[key]
         except KeyError:
             value = factory()
-            section[key] = value  # type: ignore[index]
+            section[key] = value
             return value
+        return found
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value under ``key``, or ``default``."""
-        section = self._data.get(self._name)
+        section: Any = self._data.get(self._name)
         if section.__class__ is not dict:
             if section is None:
                 return default
             section = self._checked(section)
-        return section.get(key, default)  # type: ignore[union-attr]
+        return section.get(key, default)
 
     def set(self, key: str, value: V) -> V:
         """Store ``value`` under ``key`` and return it."""
@@ -133,7 +135,7 @@ class StoreSection:
         if section is not None:
             section.pop(key, None)
 
-    def entries(self) -> List[Tuple[str, Any]]:  # noqa: UP006 (runtime-evaluated on 3.9)
+    def entries(self) -> list[tuple[str, Any]]:
         """The ``(key, value)`` pairs, in insertion order."""
         section = self.value
         return [] if section is None else list(section.items())
@@ -157,7 +159,8 @@ class StoreSection:
         try:
             section = self._data.get(self._name)
             if isinstance(section, dict):
-                return f"<StoreSection {self._name!r} keys={list(section)!r}>"
+                keys = list(cast("dict[str, Any]", section))
+                return f"<StoreSection {self._name!r} keys={keys!r}>"
             if section is None:
                 return f"<StoreSection {self._name!r} (empty)>"
             return f"<StoreSection {self._name!r} holding {type(section).__name__}>"

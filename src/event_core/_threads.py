@@ -8,7 +8,7 @@ worker thread's own context. ``bind`` captures the event where it is called.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict, TypeVar
+from typing import Any, Callable, TypeVar
 
 from typing_extensions import ParamSpec
 
@@ -21,7 +21,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def snapshot() -> EventRunner[Dict[str, Any], Dict[str, Any]]:  # noqa: UP006
+def snapshot() -> EventRunner[dict[str, Any], dict[str, Any]]:
     """A runner for the event active now, to call later from anywhere.
 
     Activating the same event again is not a new event, so no context injector is called.

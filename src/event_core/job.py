@@ -27,13 +27,10 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Awaitable, Coroutine, Mapping
 from typing import (
     Any,
-    Awaitable,
     Callable,
-    Coroutine,
-    Dict,
-    Mapping,
     NamedTuple,
     Optional,
     TypeVar,
@@ -81,7 +78,7 @@ class JobEventData(TypedDict):
     """What starts a job: its id and its input."""
 
     job_id: str
-    input: Dict[str, Any]  # noqa: UP006
+    input: dict[str, Any]
 
 
 class JobState(TypedDict, total=False):
@@ -89,7 +86,7 @@ class JobState(TypedDict, total=False):
 
     status: JobStatusValue
     result: Any
-    metadata: Dict[str, MetadataValue]  # noqa: UP006
+    metadata: dict[str, MetadataValue]
 
 
 class JobContextStore(TypedDict):
@@ -105,7 +102,7 @@ JobContext = EventContext[JobContextStore, JobEventData]
 
 def create_job_context(
     data: JobEventData,
-    options: Optional[EventOptions] = None,  # noqa: UP045
+    options: Optional[EventOptions] = None,
 ) -> EventRunner[JobContextStore, JobEventData]:
     """A runner for one job: the event is ``{**data, "type": "JOB"}``.
 
@@ -135,7 +132,7 @@ def _pending() -> JobStatusValue:
     return "pending"
 
 
-def _empty_metadata() -> Dict[str, MetadataValue]:  # noqa: UP006
+def _empty_metadata() -> dict[str, MetadataValue]:
     return {}
 
 
@@ -190,7 +187,7 @@ def use_job_result() -> JobResult:
 class JobMetadata(NamedTuple):
     """``(get_metadata, set_metadata)``."""
 
-    get_metadata: Callable[[str], Optional[MetadataValue]]  # noqa: UP045
+    get_metadata: Callable[[str], Optional[MetadataValue]]
     set_metadata: Callable[[str, MetadataValue], MetadataValue]
 
 
@@ -202,7 +199,7 @@ def use_job_metadata() -> JobMetadata:
     """
     job = use_job_context().store("job")
 
-    def get_metadata(key: str) -> Optional[MetadataValue]:  # noqa: UP045
+    def get_metadata(key: str) -> Optional[MetadataValue]:
         return job.init("metadata", _empty_metadata).get(key)
 
     def set_metadata(key: str, value: MetadataValue) -> MetadataValue:
@@ -222,7 +219,7 @@ def use_job_metadata() -> JobMetadata:
 class _Lifecycle:
     """Records a job's start and end in its store, for :func:`run_job`."""
 
-    __slots__ = ("_metadata", "_started", "_status", "_result")
+    __slots__ = ("_metadata", "_result", "_started", "_status")
 
     def __init__(self) -> None:
         self._status = use_job_status()
@@ -272,18 +269,18 @@ def _job_body(handler: Callable[[], Any]) -> Any:
 def run_job(
     data: JobEventData,
     handler: Callable[[], Awaitable[R]],
-    options: Optional[EventOptions] = None,  # noqa: UP045
+    options: Optional[EventOptions] = None,
 ) -> Coroutine[Any, Any, R]: ...
 @overload
 def run_job(
     data: JobEventData,
     handler: Callable[[], R],
-    options: Optional[EventOptions] = None,  # noqa: UP045
+    options: Optional[EventOptions] = None,
 ) -> R: ...
 def run_job(
     data: JobEventData,
     handler: Callable[[], Any],
-    options: Optional[EventOptions] = None,  # noqa: UP045
+    options: Optional[EventOptions] = None,
 ) -> Any:
     """Run ``handler`` (sync or async) as a job and record its life in the store.
 
