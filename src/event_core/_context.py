@@ -13,7 +13,7 @@ import builtins
 import threading
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, cast
+from typing import Any, Callable, Generic, Optional, cast
 
 from typing_extensions import TypedDict, TypeVar
 
@@ -24,9 +24,7 @@ from ._errors import (
     NoEventContextError,
     NoParentContextError,
 )
-
-if TYPE_CHECKING:
-    from ._store import StoreSection
+from ._store import StoreSection
 
 __all__ = [
     "EventContext",
@@ -73,8 +71,9 @@ class SlotState:
     ) -> None:
         self.error = error
         self.thread = thread
-        # Another thread that finds the slot being computed waits on this.
-        self.done = threading.Event() if thread is not None else None
+        # Made only by a second thread that has to wait for the computing one: creating a
+        # threading.Event for every computation would cost more than most factories.
+        self.done: threading.Event | None = None
 
     def __repr__(self) -> str:
         if self.error is not None:
@@ -210,16 +209,19 @@ class EventContext(Generic[S, E]):
     @property
     def event(self) -> E:
         """The event dict (a copy of what the runner was given)."""
-        return cast("E", self._data["event"])
+        event: E = self._data["event"]  # an annotation, not cast(): no call at runtime
+        return event
 
     @property
     def options(self) -> EventOptions:
         """The options, as given to the runner (``{}`` by default)."""
-        return cast("EventOptions", self._data["options"])
+        options: EventOptions = self._data["options"]
+        return options
 
     def get_ctx(self) -> S:
         """The event's whole store: ``"event"``, ``"options"``, every section and slot."""
-        return cast("S", self._data)
+        store: Any = self._data
+        return store  # type: ignore[no-any-return]
 
     def store(self, key: str) -> StoreSection:
         """The section ``key`` of the store, the same object for every call in one event.
@@ -227,17 +229,16 @@ class EventContext(Generic[S, E]):
         Raises:
             TypeError: ``key`` is not a str, or the store holds a non-dict under ``key``.
         """
-        try:
-            section = self._sections[key]
-        except KeyError:
-            from ._store import StoreSection
-
+        section = self._sections.get(key)
+        if section is None:
             if not isinstance(key, str):
                 raise TypeError(
                     f"store key must be a str, got {type(key).__name__}: {short_repr(key)}"
-                ) from None
+                )
             section = self._sections[key] = StoreSection(self._data, key)
-        section.check()
+        held = self._data.get(key)
+        if held is not None and held.__class__ is not dict:
+            section.check()
         return section
 
     def get_store(self, key: str, default: Any = None) -> Any:
@@ -306,13 +307,20 @@ class EventContext(Generic[S, E]):
         A ``cached`` slot found nowhere is computed here and kept for the event; a
         :class:`~event_core.Key` found nowhere raises :class:`~event_core.KeyNotSetError`.
         """
-        value = self._data.get(key, MISSING)
+        value: Any = self._data.get(key, MISSING)
         if value.__class__ is not SlotState:
-            return cast("T", value)
+            return value  # type: ignore[no-any-return]
         return self._resolve(key, value)
 
     def set(self, key: Slot[T], value: T) -> T:
         """Store ``value`` where ``key`` already lives in the parent chain, else here."""
+        data = self._data
+        if self._parent is None or data.get(key, MISSING).__class__ is not SlotState:
+            # The common cases, checked without walking: a root context, or a slot that
+            # already holds a value here.
+            _check_slot(key)
+            data[key] = value
+            return value
         owner = self._owner(key)
         (owner if owner is not None else self)._data[key] = value
         return value
@@ -323,9 +331,9 @@ class EventContext(Generic[S, E]):
 
     def get_own(self, key: Slot[T]) -> T:
         """Like :meth:`get`, without looking at the parents."""
-        value = self._data.get(key, MISSING)
+        value: Any = self._data.get(key, MISSING)
         if value.__class__ is not SlotState:
-            return cast("T", value)
+            return value  # type: ignore[no-any-return]
         if value is MISSING:
             return self._on_missing(key)
         return self._raise_state(key, value)
@@ -366,9 +374,9 @@ class EventContext(Generic[S, E]):
         ctx: EventContext[Any, Any] = self
         while ctx._parent is not None and ctx._should_traverse_parent(key):
             ctx = ctx._parent
-            value = ctx._data.get(key, MISSING)
+            value: Any = ctx._data.get(key, MISSING)
             if value.__class__ is not SlotState:
-                return cast("T", value)
+                return value  # type: ignore[no-any-return]
             if value is not MISSING:
                 return ctx._raise_state(key, value)
         return self._on_missing(key)
@@ -381,10 +389,16 @@ class EventContext(Generic[S, E]):
                 f'Circular dependency detected for "{key.name}": its factory needs its '
                 "own value, directly or through other cached slots"
             )
-        # Another thread is computing it: wait, then read what it left.
-        assert state.done is not None
-        state.done.wait()
-        return self.get_own(key)
+        # Another thread is computing it: wait, then read what it left. The computing
+        # thread sets `done` if it sees it; the re-check after creating it closes the race
+        # where it finished just before, and the timed wait is a last guard.
+        done = state.done
+        if done is None:
+            done = state.done = threading.Event()
+        owner = self._owner(key) or self
+        while owner._data.get(key) is state:
+            done.wait(0.05)
+        return self.get(key)
 
     def _on_missing(self, key: Slot[T]) -> T:
         factory = key.factory
@@ -410,8 +424,8 @@ class EventContext(Generic[S, E]):
             data[key] = value
             return value
         finally:
-            assert pending.done is not None
-            pending.done.set()
+            if pending.done is not None:
+                pending.done.set()
 
     def seed(self, kind: builtins.type[Any], /, **values: Any) -> None:
         """Set the keys of an :class:`~event_core.EventKind` from keyword arguments.

@@ -12,6 +12,7 @@ from typing import Any, Callable, Generic, TypeVar, cast
 __all__ = ["StoreHook", "StoreSection"]
 
 V = TypeVar("V")
+_ABSENT: Any = object()
 
 
 class StoreSection:
@@ -102,13 +103,14 @@ class StoreSection:
                 self._section()[key] = created
                 return created
             section = self._checked(section)
-        try:
-            found: V = section[key]
-        except KeyError:
+        # get() with a sentinel rather than try/except: a miss is as common as a hit here
+        # (every init of a new event), and raising KeyError costs more than the lookup.
+        found: Any = section.get(key, _ABSENT)
+        if found is _ABSENT:
             value = factory()
             section[key] = value
             return value
-        return found
+        return found  # type: ignore[no-any-return]
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value under ``key``, or ``default``."""
@@ -121,7 +123,10 @@ class StoreSection:
 
     def set(self, key: str, value: V) -> V:
         """Store ``value`` under ``key`` and return it."""
-        self._section()[key] = value
+        section: Any = self._data.get(self._name)
+        if section.__class__ is not dict:
+            section = self._section()
+        section[key] = value
         return value
 
     def has(self, key: str) -> bool:

@@ -35,7 +35,6 @@ from typing import (
     Optional,
     TypeVar,
     Union,
-    cast,
     overload,
 )
 
@@ -114,8 +113,8 @@ def create_job_context(
             f"create_job_context() data must be a mapping with 'job_id' and 'input', "
             f"got {type(data).__name__}"
         )
-    runner = create_event_context({**data, "type": "JOB"}, options)
-    return cast("EventRunner[JobContextStore, JobEventData]", runner)
+    runner: EventRunner[Any, Any] = create_event_context({**data, "type": "JOB"}, options)
+    return runner
 
 
 def use_job_context() -> JobContext:
@@ -125,7 +124,8 @@ def use_job_context() -> JobContext:
         NoEventContextError: no event is active.
         EventTypeMismatchError: no JOB event is active.
     """
-    return cast("JobContext", use_event_context("JOB"))
+    ctx: JobContext = use_event_context("JOB")
+    return ctx
 
 
 def _pending() -> JobStatusValue:
