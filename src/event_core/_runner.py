@@ -11,10 +11,9 @@ in a process-wide registry so that the pytest plugin can tell when a test left o
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Coroutine, Mapping
 from contextvars import ContextVar, Token
-from types import TracebackType
+from types import CoroutineType, TracebackType
 from typing import Any, Callable, Generic, TypeVar, overload
 
 from typing_extensions import ParamSpec
@@ -137,7 +136,10 @@ class EventRunner(Generic[S, E]):
             raise
         finally:
             active.reset(token)
-        if _is_awaitable(result):
+        # Most handlers return None or a plain value: test that before any type lookup.
+        if result is not None and (
+            result.__class__ is CoroutineType or hasattr(result.__class__, "__await__")
+        ):
             return _run_awaitable(ctx, result)
         return result
 
@@ -183,13 +185,6 @@ def _not_callable(fn: object) -> TypeError:
     return TypeError(
         f"a runner takes a callable handler, got {type(fn).__name__}: {short_repr(fn)}"
     )
-
-
-def _is_awaitable(result: object) -> bool:
-    # Cheap tests first: most handlers return None or a plain value.
-    if result is None:
-        return False
-    return inspect.isawaitable(result)
 
 
 async def _run_awaitable(ctx: EventContext[Any, Any], awaitable: Awaitable[R]) -> R:
