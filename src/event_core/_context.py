@@ -235,7 +235,8 @@ class EventContext(Generic[S, E]):
                 raise TypeError(
                     f"store key must be a str, got {type(key).__name__}: {short_repr(key)}"
                 )
-            section = self._sections[key] = StoreSection(self._data, key)
+            # setdefault: two threads racing here still end up with one section object.
+            section = self._sections.setdefault(key, StoreSection(self._data, key))
         held = self._data.get(key)
         if held is not None and held.__class__ is not dict:
             section.check()

@@ -38,7 +38,7 @@ class StoreSection:
     def __init__(self, data: dict[Any, Any], name: str) -> None:
         self._data = data
         self._name = name
-        self._hooks: dict[str, StoreHook[Any]] | None = None
+        self._hooks: dict[str, StoreHook[Any]] = {}
 
     @property
     def name(self) -> str:
@@ -152,13 +152,10 @@ class StoreSection:
     def hook(self, key: str) -> StoreHook[Any]:
         """A :class:`StoreHook` bound to ``key``, the same object on every call."""
         hooks = self._hooks
-        if hooks is None:
-            hooks = self._hooks = {}
-        try:
-            return hooks[key]
-        except KeyError:
-            hook = hooks[key] = StoreHook(self, key)
-            return hook
+        hook = hooks.get(key)
+        if hook is None:
+            hook = hooks.setdefault(key, StoreHook(self, key))
+        return hook
 
     def __repr__(self) -> str:
         try:
