@@ -7,7 +7,7 @@ STAMP = $(VENV)/.installed
 .DEFAULT_GOAL := test
 # steps run in order and stop at the first failure, even under make -j
 .NOTPARALLEL:
-.PHONY: install demo lint typecheck test test-all stress bench docs clean
+.PHONY: install demo lint typecheck test test-all stress bench docs docs-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: install
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# opens the built quick-start page in headless Chromium (installs Debian's chromium if missing)
+docs-check: docs
+	bash scripts/docs-check.sh
 
 clean:
 	rm -rf $(VENV) .venvs site build dist htmlcov .coverage .coverage.* \

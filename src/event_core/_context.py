@@ -410,7 +410,13 @@ class EventContext(Generic[S, E]):
             )
         data = self._data
         pending = SlotState(thread=threading.get_ident())
-        data[key] = pending
+        # setdefault, not a plain store: it is atomic, so of two threads that both found the
+        # slot missing, only one computes it and the other waits for (or reads) its result.
+        found: Any = data.setdefault(key, pending)
+        if found is not pending:
+            if found.__class__ is not SlotState:
+                return found  # type: ignore[no-any-return]
+            return self._raise_state(key, found)
         try:
             value = factory(self)
         except Exception as exc:

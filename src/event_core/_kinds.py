@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any, ClassVar, Dict, Optional, get_origin
+from typing import Any, ClassVar, Optional, get_origin
 
 from ._context import EventContext, active
 from ._runner import EventRunner
@@ -33,6 +33,18 @@ def _is_key_annotation(annotation: object, module: str) -> bool:
         except Exception:
             return False
     return annotation is Key or get_origin(annotation) is Key
+
+
+def _own_annotations(cls: type) -> Mapping[str, Any]:
+    """The annotations written in ``cls``'s own body (not inherited), unevaluated if possible."""
+    if sys.version_info >= (3, 14):  # pragma: no cover - PEP 649: annotations are lazy
+        import annotationlib
+
+        return annotationlib.get_annotations(cls, format=annotationlib.Format.FORWARDREF)
+    # Up to 3.13 a class's own annotations are the "__annotations__" of its own __dict__
+    # (getattr would return a base class's when the class has none).
+    annotations: Mapping[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    return annotations
 
 
 class EventKind:
@@ -60,8 +72,11 @@ class EventKind:
         if not isinstance(name, str) or not name:
             raise TypeError(f"EventKind name must be a non-empty str, got {name!r}")
         cls.__event_type__ = name
-        keys: Dict[str, Key[Any]] = dict(cls.__event_keys__)  # noqa: UP006
-        for attr, annotation in cls.__dict__.get("__annotations__", {}).items():
+        # The keys of every base kind (several, with multiple inheritance), then our own.
+        keys: dict[str, Key[Any]] = {}
+        for base in reversed(cls.__mro__[1:]):
+            keys.update(base.__dict__.get("__event_keys__", {}))
+        for attr, annotation in _own_annotations(cls).items():
             if _is_key_annotation(annotation, cls.__module__):
                 key: Key[Any] = Key(f"{name}.{attr}")
                 setattr(cls, attr, key)
@@ -74,13 +89,13 @@ class EventKind:
         options: Optional[Mapping[str, Any]] = None,
         /,
         **seeds: Any,
-    ) -> EventRunner[Dict[str, Any], Dict[str, Any]]:  # noqa: UP006
+    ) -> EventRunner[dict[str, Any], dict[str, Any]]:
         """A runner for a new event of this kind, its keys seeded from ``seeds``.
 
         Raises:
             TypeError: a seed name is not a key of this kind.
         """
-        ctx: EventContext[Dict[str, Any], Dict[str, Any]] = EventContext(  # noqa: UP006
+        ctx: EventContext[dict[str, Any], dict[str, Any]] = EventContext(
             {"type": cls.__event_type__}, options, parent=active.get()
         )
         ctx.seed(cls, **seeds)

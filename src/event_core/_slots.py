@@ -11,16 +11,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Coroutine, Generator, Hashable
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    Generic,
-    Optional,
-    TypeVar,
-    Union,
-    overload,
-)
+from typing import Any, Callable, Generic, Optional, TypeVar, Union, overload
 
 from typing_extensions import Protocol
 
@@ -151,9 +142,7 @@ class CachedBy(Generic[K, V]):
     def __init__(self, fn: Callable[[K, EventContext[Any, Any]], V]) -> None:
         self._fn = fn
         name = getattr(fn, "__qualname__", None) or repr(fn)
-        self._table: Cached[Dict[K, Union[V, SlotState]]] = Cached(  # noqa: UP006
-            name, _new_table
-        )
+        self._table: Cached[dict[K, Union[V, SlotState]]] = Cached(name, _new_table)
 
     def __call__(self, key: K, ctx: Optional[EventContext[Any, Any]] = None) -> V:
         """The value for ``key`` in ``ctx`` (the active event by default)."""
@@ -193,7 +182,7 @@ def cached_by(fn: Callable[[K, EventContext[Any, Any]], V], /) -> CachedBy[K, V]
         >>> @cached_by
         ... def header(name: str, ctx) -> str:
         ...     calls.append(name)
-        ...     return ctx.event["headers"][name]
+        ...     return ctx.event["headers"].get(name)
         >>> run = create_event_context({"type": "HTTP", "headers": {"accept": "*/*"}})
         >>> run(lambda: (header("accept"), header("accept"), calls))
         ('*/*', '*/*', ['accept'])
@@ -211,8 +200,17 @@ class Wook(Protocol[T_co]):
     def __call__(self, ctx: Optional[EventContext[Any, Any]] = None) -> T_co: ...
 
 
-def define_wook(factory: Callable[[EventContext[Any, Any]], T], /) -> Wook[T]:
+@overload
+def define_wook(
+    factory: Callable[[EventContext[Any, Any]], Coroutine[Any, Any, T]], /
+) -> Wook[Awaitable[T]]: ...
+@overload
+def define_wook(factory: Callable[[EventContext[Any, Any]], T], /) -> Wook[T]: ...
+def define_wook(factory: Callable[[EventContext[Any, Any]], Any], /) -> Wook[Any]:
     """Turn ``factory(ctx) -> T`` into a composable whose factory runs once per event.
+
+    An ``async def`` factory makes a composable returning an awaitable that may be awaited
+    any number of times (see :func:`cached`), hence ``Wook[Awaitable[T]]``, not a coroutine.
 
     Example:
         >>> from event_core import create_event_context, define_wook
@@ -225,9 +223,9 @@ def define_wook(factory: Callable[[EventContext[Any, Any]], T], /) -> Wook[T]:
 
     .. versionadded:: 0.1.0
     """
-    slot: Cached[T] = cached(factory)
+    slot: Cached[Any] = cached(factory)
 
-    def wook(ctx: Optional[EventContext[Any, Any]] = None) -> T:
+    def wook(ctx: Optional[EventContext[Any, Any]] = None) -> Any:
         if ctx is None:
             ctx = active.get()
             if ctx is None:

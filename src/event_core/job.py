@@ -38,7 +38,7 @@ from typing import (
     overload,
 )
 
-from typing_extensions import Literal, TypedDict
+from typing_extensions import Literal, NotRequired, TypedDict
 
 from event_core import (
     EventContext,
@@ -93,7 +93,8 @@ class JobContextStore(TypedDict):
 
     event: JobEventData
     options: EventOptions
-    job: JobState
+    # absent until a composable first writes to the section
+    job: NotRequired[JobState]
 
 
 JobContext = EventContext[JobContextStore, JobEventData]
