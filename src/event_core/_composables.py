@@ -41,10 +41,18 @@ class EventIdComposable(NamedTuple):
     ctx: EventContext[Any, Any]
 
     def get_id(self) -> str:
-        """The event's id: ``event["id"]`` if given, else a uuid4 made once per event."""
+        """The event's id: ``event["id"]`` if given, else a uuid4 made once per event.
+
+        An id given as ``None`` counts as absent; one of another type is returned as ``str``.
+        """
         # Stored into the event itself (the runner's copy), as the original does.
-        event_id: str = self.ctx.store("event").init("id", _new_id)
-        return event_id
+        event = self.ctx.store("event")
+        event_id: Any = event.init("id", _new_id)
+        if event_id.__class__ is str:
+            return event_id
+        if event_id is None:
+            return event.set("id", _new_id())
+        return str(event_id)
 
 
 def use_event_id() -> EventIdComposable:

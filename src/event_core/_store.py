@@ -100,16 +100,15 @@ class StoreSection:
         if section.__class__ is not dict:
             if section is None:
                 created: V = factory()
-                self._section()[key] = created
-                return created
+                return self._section().setdefault(key, created)  # type: ignore[no-any-return]
             section = self._checked(section)
         # get() with a sentinel rather than try/except: a miss is as common as a hit here
         # (every init of a new event), and raising KeyError costs more than the lookup.
         found: Any = section.get(key, _ABSENT)
         if found is _ABSENT:
-            value = factory()
-            section[key] = value
-            return value
+            # setdefault: if another thread of the same event stored a value meanwhile,
+            # every caller gets that one stored value.
+            return section.setdefault(key, factory())  # type: ignore[no-any-return]
         return found  # type: ignore[no-any-return]
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -60,6 +60,7 @@ __all__ = [
     "MetadataValue",
     "create_job_context",
     "run_job",
+    "track_job",
     "use_job_context",
     "use_job_metadata",
     "use_job_result",
@@ -254,7 +255,22 @@ class _Lifecycle:
         return self.completed(result)
 
 
-def _job_body(handler: Callable[[], Any]) -> Any:
+def track_job(handler: Callable[[], R]) -> R:
+    """Run ``handler`` in the active JOB event, recording its life as :func:`run_job` does.
+
+    :func:`run_job` is ``create_job_context(data, options)(track_job, handler)``. Use the
+    long form to keep the runner, and so the job's final state, after the job ends.
+
+    Example:
+        >>> from event_core.job import create_job_context, track_job
+        >>> runner = create_job_context({"job_id": "j1", "input": {}})
+        >>> runner(track_job, lambda: 42)
+        42
+        >>> runner.context.store("job").get("status")
+        'completed'
+
+    .. versionadded:: 0.1.0
+    """
     lifecycle = _Lifecycle()
     try:
         result = handler()
@@ -262,7 +278,7 @@ def _job_body(handler: Callable[[], Any]) -> Any:
         lifecycle.failed(exc)
         raise
     if inspect.isawaitable(result):
-        return lifecycle.awaited(result)
+        return lifecycle.awaited(result)  # type: ignore[return-value]
     return lifecycle.completed(result)
 
 
@@ -295,4 +311,4 @@ def run_job(
     """
     if not callable(handler):
         raise TypeError(f"run_job() handler must be callable, got {type(handler).__name__}")
-    return create_job_context(data, options)(_job_body, handler)
+    return create_job_context(data, options)(track_job, handler)
