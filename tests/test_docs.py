@@ -124,9 +124,7 @@ def _open_entries() -> set[object]:
 def _forget_entries_since(before: set[object]) -> None:
     from event_core import _runner
 
-    for entry in _runner.open_entries():
-        if entry not in before:
-            _runner.forget_entries(entry.runner)
+    _runner.close_entries(entry for entry in _runner.open_entries() if entry not in before)
 
 
 def _describe(exc: BaseException, path: Path, block: Block, rel: str) -> str:

@@ -229,7 +229,10 @@ class EventContext(Generic[S, E]):
         Raises:
             TypeError: ``key`` is not a str, or the store holds a non-dict under ``key``.
         """
-        section = self._sections.get(key)
+        try:
+            section = self._sections.get(key)
+        except TypeError:  # unhashable: say which argument was wrong
+            section = None
         if section is None:
             if not isinstance(key, str):
                 raise TypeError(
@@ -443,13 +446,14 @@ class EventContext(Generic[S, E]):
         keys: Mapping[str, Slot[Any]] | None = getattr(kind, "__event_keys__", None)
         if keys is None:
             raise TypeError(f"seed() takes an EventKind subclass, got {short_repr(kind)}")
+        unknown = [attr for attr in values if attr not in keys]
+        if unknown:  # checked before any write: a refused seed leaves the store unchanged
+            raise TypeError(
+                f"{kind.__name__} has no key {unknown[0]!r}; its keys are: "
+                + ", ".join(sorted(keys))
+            )
         for attr, value in values.items():
-            key = keys.get(attr)
-            if key is None:
-                raise TypeError(
-                    f"{kind.__name__} has no key {attr!r}; its keys are: " + ", ".join(sorted(keys))
-                )
-            self._data[key] = value
+            self._data[keys[attr]] = value
 
     def __repr__(self) -> str:
         try:
@@ -527,9 +531,10 @@ def use_event_context(
     # Reading the slot directly: this is the hot path of every composable.
     if expected_type is None or ctx._type == expected_type:  # pyright: ignore[reportPrivateUsage]
         return ctx
-    found = ctx.find(expected_type)
+    names = _check_type_names(expected_type)  # once: expected_type may be an iterator
+    found = ctx.find(names)
     if found is None:
-        expected = ", ".join(f'"{name}"' for name in _check_type_names(expected_type))
+        expected = ", ".join(f'"{name}"' for name in names)
         raise EventTypeMismatchError(
             f'Event context type mismatch: expected {expected}, received "{ctx.type}"'
         )

@@ -8,6 +8,7 @@ hook costs nothing to those who do not use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Callable, Optional, TypeVar
 
 __all__ = [
@@ -48,6 +49,17 @@ class ContextInjector:
         handler finish wraps that awaitable and returns the wrapper.
         """
         return fn()
+
+    def scope(self, name: str, attributes: Mapping[str, Any]) -> AbstractContextManager[object]:
+        """The context manager that wraps a ``with runner:`` block (``with_`` cannot).
+
+        ``with_`` is function-shaped, so a ``with`` block goes through this instead: it is
+        entered after the event became active and exited with the block's exception, if
+        any. The default does nothing; an injector that traces ``with`` blocks overrides it.
+
+        .. versionadded:: 0.1.0
+        """
+        return nullcontext()
 
     def hook(self, method: str, name: str, route: str | None = None) -> None:
         """Called by adapters at points of interest (e.g. a matched route); no-op by default."""

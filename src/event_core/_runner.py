@@ -11,7 +11,9 @@ in a process-wide registry so that the pytest plugin can tell when a test left o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Coroutine, Mapping
+import itertools
+from collections.abc import Awaitable, Coroutine, Iterable, Mapping
+from contextlib import AbstractContextManager
 from contextvars import ContextVar, Token
 from types import CoroutineType, TracebackType
 from typing import Any, Callable, Generic, TypeVar, overload
@@ -29,9 +31,13 @@ R = TypeVar("R")
 
 
 class _Entry:
-    """One ``with runner:`` that has been entered and not yet exited."""
+    """One ``with runner:`` that has been entered and not yet exited.
 
-    __slots__ = ("outer", "runner", "stack_token", "token")
+    ``seq`` orders entries across every task and thread, so that whoever has to unwind
+    several of them at once (the pytest plugin) can reset them newest first.
+    """
+
+    __slots__ = ("outer", "runner", "scope", "seq", "stack_token", "token")
 
     def __init__(
         self,
@@ -42,12 +48,15 @@ class _Entry:
         self.runner = runner
         self.token = token
         self.outer = outer
+        self.seq = next(_sequence)
         self.stack_token: Token[_Entry | None] | None = None
+        self.scope: AbstractContextManager[object] | None = None
 
     def __repr__(self) -> str:
         return f"<open entry of {self.runner!r}>"
 
 
+_sequence = itertools.count()  # next() on it is atomic under the GIL
 _entries: ContextVar[_Entry | None] = ContextVar("event_core.entries", default=None)
 _open: set[_Entry] = set()
 
@@ -57,22 +66,31 @@ def open_entries() -> list[_Entry]:
     return list(_open)
 
 
-def forget_entries(runner: EventRunner[Any, Any]) -> int:
-    """Close what can be closed of ``runner``'s open entries and forget all of them.
+def close_entries(entries: Iterable[_Entry]) -> int:
+    """Close ``entries`` (newest first) as far as possible and forget all of them.
 
-    Entries opened in the calling ``Context`` are reset; entries of other contexts (a task
-    that is gone) cannot be reset from here and are only dropped. Returns how many.
+    Entries opened in the calling ``Context`` are reset, newest first, so the context that
+    was active before the oldest of them comes back; entries of other contexts (a task that
+    is gone) cannot be reset from here and are only dropped. Returns how many.
     """
-    mine = [entry for entry in _open if entry.runner is runner]
-    for entry in mine:
+    doomed = sorted(entries, key=lambda entry: entry.seq, reverse=True)
+    for entry in doomed:
         _open.discard(entry)
+        if entry.scope is not None:
+            entry.scope.__exit__(None, None, None)
         try:
             if entry.stack_token is not None:
                 _entries.reset(entry.stack_token)
             active.reset(entry.token)
         except (ValueError, RuntimeError):
             pass  # made in another Context, or already used: nothing left to restore here
-    return len(mine)
+    return len(doomed)
+
+
+def close_runners(runners: Iterable[EventRunner[Any, Any]]) -> int:
+    """Close every open entry of ``runners`` (see :func:`close_entries`)."""
+    ids = {id(runner) for runner in runners}
+    return close_entries([entry for entry in _open if id(entry.runner) in ids])
 
 
 class EventRunner(Generic[S, E]):
@@ -144,10 +162,20 @@ class EventRunner(Generic[S, E]):
         return result
 
     def __enter__(self) -> EventContext[S, E]:
-        entry = _Entry(self, active.set(self._ctx), _entries.get())
+        ctx = self._ctx
+        entry = _Entry(self, active.set(ctx), _entries.get())
         entry.stack_token = _entries.set(entry)
         _open.add(entry)
-        return self._ctx
+        injector = registry.installed if self._inject else None
+        if injector is not None:
+            scope = injector.scope("Event:start", {"event_type": ctx.type})
+            try:
+                scope.__enter__()
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
+            entry.scope = scope
+        return ctx
 
     def __exit__(
         self,
@@ -163,8 +191,12 @@ class EventRunner(Generic[S, E]):
             )
         _open.discard(entry)
         assert entry.stack_token is not None
-        _entries.reset(entry.stack_token)
-        active.reset(entry.token)
+        try:
+            if entry.scope is not None:
+                entry.scope.__exit__(exc_type, exc, tb)
+        finally:
+            _entries.reset(entry.stack_token)
+            active.reset(entry.token)
 
     async def __aenter__(self) -> EventContext[S, E]:
         return self.__enter__()

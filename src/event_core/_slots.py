@@ -150,7 +150,7 @@ class CachedBy(Generic[K, V]):
             ctx = active.get()
             if ctx is None:
                 raise no_context(f"{self._table.name}()")
-        table = ctx.get(self._table)
+        table = ctx.get_own(self._table)  # per event: a child event never reuses its parent's
         try:
             value = table[key]
         except KeyError:

@@ -162,9 +162,8 @@ def _connect_process_receivers() -> None:
     )
 
 
-def _on_after_finalize(sender: Any = None, **kwargs: Any) -> None:
-    if sender is not None:
-        _wrap_tasks(sender)
+def _on_after_finalize(sender: Any, **kwargs: Any) -> None:
+    _wrap_tasks(sender)  # the app, which sends this signal about itself
 
 
 def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
@@ -177,12 +176,14 @@ def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
 
 
 def _wrap_tasks(app: Any) -> None:
-    for name, task in list(app.tasks.items()):
-        if isinstance(name, str) and name.startswith(_BUILTIN_PREFIX):
-            continue
-        if not isinstance(task.__dict__.get("run"), _JobRun):
-            # An instance attribute: it shadows the class's run for this task only.
-            task.run = _JobRun(task, task.run)
+    tasks = list(app.tasks.items())  # outside the lock: this may call into Celery
+    with _install_lock:  # finalize and worker_init may race: never wrap a wrapper
+        for name, task in tasks:
+            if isinstance(name, str) and name.startswith(_BUILTIN_PREFIX):
+                continue
+            if not isinstance(task.__dict__.get("run"), _JobRun):
+                # An instance attribute: it shadows the class's run for this task only.
+                task.run = _JobRun(task, task.run)
 
 
 class _JobRun:
@@ -255,7 +256,7 @@ def _on_before_task_publish(sender: Any = None, headers: Any = None, **kwargs: A
     message_headers = cast("dict[str, object]", headers)
     if PARENT_ID_HEADER in message_headers:
         return  # given explicitly, or carried over by a retry: keep it
-    event_id = _as_metadata(EventIdComposable(ctx).get_id())
+    event_id = EventIdComposable(ctx).get_id()
     if message_headers.get("id") == event_id:
         return  # a task retrying itself: an event is not its own parent
     message_headers[PARENT_ID_HEADER] = event_id

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, Callable, TypeVar, cast
 
 try:
@@ -148,11 +149,7 @@ class OpenTelemetryInjector(ContextInjector):
         in its place that makes the span current again, awaits the handler and ends the
         span, whatever way the handler finishes.
         """
-        ctx = try_get_current()
-        event_type = attributes.get("event_type")
-        if not isinstance(event_type, str):
-            event_type = ctx.type if ctx is not None else name
-        span = self._tracer.start_span(event_type, attributes=_span_attributes(event_type, ctx))
+        span = self._start_span(name, attributes)
         try:
             # use_span records an Exception and sets the error status; ending is ours.
             with trace.use_span(span):
@@ -165,6 +162,20 @@ class OpenTelemetryInjector(ContextInjector):
             return cast("R", _end_after(span, result))
         span.end()
         return result
+
+    def scope(self, name: str, attributes: Mapping[str, Any]) -> AbstractContextManager[object]:
+        """A span around a ``with runner:`` block, current inside it and ended on exit.
+
+        An exception leaving the block is recorded with an error status, as in ``with_``.
+        """
+        return trace.use_span(self._start_span(name, attributes), end_on_exit=True)
+
+    def _start_span(self, name: str, attributes: Mapping[str, Any]) -> trace.Span:
+        ctx = try_get_current()
+        event_type = attributes.get("event_type")
+        if not isinstance(event_type, str):
+            event_type = ctx.type if ctx is not None else name
+        return self._tracer.start_span(event_type, attributes=_span_attributes(event_type, ctx))
 
     def hook(self, method: str, name: str, route: str | None = None) -> None:
         """Add a span event ``name`` (with the method and route) to the current span.

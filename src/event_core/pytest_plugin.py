@@ -17,19 +17,31 @@ that runs an async test (pytest-asyncio, anyio), so the same fixtures serve both
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+import inspect
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Callable, Optional
 
 import pytest
 
-from ._context import EventContext, try_get_current
-from ._errors import EventContextError
-from ._runner import EventRunner, create_event_context, forget_entries, open_entries
+from ._context import E, EventContext, S, try_get_current
+from ._runner import (
+    EventRunner,
+    close_entries,
+    close_runners,
+    create_event_context,
+    open_entries,
+    run,
+)
 from .job import JobContextStore, JobEventData, create_job_context
 
 __all__ = ["event_context", "job_context", "make_event_context"]
 
 MakeEventContext = Callable[..., EventRunner[dict[str, Any], dict[str, Any]]]
+
+
+_MANAGED = pytest.StashKey["list[EventRunner[Any, Any]]"]()  # made by make_event_context
+_ACTIVE = pytest.StashKey["EventContext[Any, Any]"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,12 +51,69 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _close(runner: EventRunner[Any, Any]) -> None:
-    """Leave ``runner``'s ``with`` block, or drop it if the test left others inside it."""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """Run a coroutine test inside the event of the ``event_context``/``job_context`` fixture.
+
+    The fixture activates its event in the thread's context, which reaches the test only if
+    the task running it is created afterwards. anyio's plugin reuses one runner task for a
+    module once a module-scoped async fixture started it, so the test is wrapped to activate
+    the event itself, whatever runs it.
+    """
+    ctx = pyfuncitem.stash.get(_ACTIVE, None)
+    original = pyfuncitem.obj
+    if ctx is None or not inspect.iscoroutinefunction(original):
+        return (yield None)
+
+    @functools.wraps(original)
+    async def in_event(*args: Any, **kwargs: Any) -> Any:
+        return await run(ctx, original, *args, **kwargs)
+
+    pyfuncitem.obj = in_event
     try:
-        runner.__exit__(None, None, None)
-    except EventContextError:
-        forget_entries(runner)
+        return (yield None)
+    finally:
+        pyfuncitem.obj = original
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Fail a test that returns with an event context still entered, and close it.
+
+    Checked right after the test body, before fixtures are torn down, so the fixtures'
+    own contexts are still open and unwound in order afterwards.
+    """
+    before = set(open_entries())
+    passed = False
+    try:
+        yield
+        passed = True
+    finally:
+        managed = {id(runner) for runner in item.stash.get(_MANAGED, ())}
+        leaked = [
+            entry
+            for entry in open_entries()
+            if entry not in before and id(entry.runner) not in managed
+        ]
+        close_entries(leaked)
+    if leaked and passed:
+        _fail_leak(leaked)
+
+
+def _fail_leak(leaked: list[Any]) -> None:
+    leaked.sort(key=lambda entry: entry.seq)
+    what = ", ".join(repr(entry.runner.context) for entry in leaked)
+    pytest.fail(
+        f"the test left an event context active: {what}. Close every `with runner:` "
+        "(or use the make_event_context fixture, which closes what it made)",
+        pytrace=False,
+    )
+
+
+def _enter(request: pytest.FixtureRequest, runner: EventRunner[S, E]) -> EventContext[S, E]:
+    ctx = runner.__enter__()
+    request.node.stash[_ACTIVE] = ctx
+    return ctx
 
 
 @pytest.fixture
@@ -60,17 +129,17 @@ def event_context(request: pytest.FixtureRequest) -> Iterator[EventContext[Any, 
             )
         event.update(marker.kwargs)
     runner = create_event_context(event)
-    ctx = runner.__enter__()
     try:
-        yield ctx
+        yield _enter(request, runner)
     finally:
-        _close(runner)
+        close_runners([runner])
 
 
 @pytest.fixture
-def make_event_context() -> Iterator[MakeEventContext]:
+def make_event_context(request: pytest.FixtureRequest) -> Iterator[MakeEventContext]:
     """A factory of runners; whatever the test left entered is closed at teardown."""
     made: list[EventRunner[Any, Any]] = []
+    request.node.stash[_MANAGED] = made
 
     def make(
         event: Mapping[str, Any],
@@ -83,38 +152,33 @@ def make_event_context() -> Iterator[MakeEventContext]:
         return runner
 
     yield make
-    for runner in reversed(made):
-        forget_entries(runner)
+    close_runners(made)
 
 
 @pytest.fixture
-def job_context() -> Iterator[EventContext[JobContextStore, JobEventData]]:
+def job_context(
+    request: pytest.FixtureRequest,
+) -> Iterator[EventContext[JobContextStore, JobEventData]]:
     """An active JOB event: ``job_id="test-job"``, ``input={}``."""
     runner = create_job_context({"job_id": "test-job", "input": {}})
-    ctx = runner.__enter__()
     try:
-        yield ctx
+        yield _enter(request, runner)
     finally:
-        _close(runner)
+        close_runners([runner])
 
 
 @pytest.fixture(autouse=True)
 def _event_core_leak_check() -> Iterator[None]:
-    """Fail the test (at teardown) if it left an event context active.
+    """Fail a test whose fixtures left an event context active (tests are checked earlier).
 
-    Autouse fixtures are set up first and torn down last, so by now the fixtures above have
-    closed their own contexts: anything still open was opened by the test and not closed.
+    Autouse fixtures are set up first and torn down last, so by now every fixture has
+    closed (or failed to close) its contexts.
     """
     before = set(open_entries())
     yield
     leaked = [entry for entry in open_entries() if entry not in before]
-    for entry in leaked:
-        forget_entries(entry.runner)
-    still_active = try_get_current() if not before else None
-    if leaked or still_active is not None:
-        what = ", ".join(repr(entry.runner.context) for entry in leaked) or repr(still_active)
-        pytest.fail(
-            f"the test left an event context active: {what}. Close every `with runner:` "
-            "(or use the make_event_context fixture, which closes what it made)",
-            pytrace=False,
-        )
+    close_entries(leaked)
+    if leaked:
+        _fail_leak(leaked)
+    elif not before and try_get_current() is not None:
+        pytest.fail(f"the test left an event context active: {try_get_current()!r}", pytrace=False)
