@@ -10,9 +10,10 @@ two APIs; slot objects can never collide with ``str`` section names.
 from __future__ import annotations
 
 import builtins
-import threading
+import time
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
+from threading import get_ident
 from typing import Any, Callable, Generic, Optional, cast
 
 from typing_extensions import TypedDict, TypeVar
@@ -62,7 +63,7 @@ class SlotState:
     lookup and one class-identity test.
     """
 
-    __slots__ = ("done", "error", "thread")
+    __slots__ = ("error", "thread")
 
     def __init__(
         self,
@@ -71,9 +72,6 @@ class SlotState:
     ) -> None:
         self.error = error
         self.thread = thread
-        # Made only by a second thread that has to wait for the computing one: creating a
-        # threading.Event for every computation would cost more than most factories.
-        self.done: threading.Event | None = None
 
     def __repr__(self) -> str:
         if self.error is not None:
@@ -84,6 +82,18 @@ class SlotState:
 
 
 MISSING = SlotState()
+
+# One "being computed by thread T" marker per thread, reused: allocating one per computation
+# would cost more than most factories. A marker means the same thing wherever it is found.
+_computing: dict[int, SlotState] = {}
+
+
+def _computing_marker() -> SlotState:
+    ident = get_ident()
+    marker = _computing.get(ident)
+    if marker is None:
+        marker = _computing.setdefault(ident, SlotState(thread=ident))
+    return marker
 
 
 class Slot(Generic[T]):
@@ -96,6 +106,10 @@ class Slot(Generic[T]):
 
     __slots__ = ("factory", "name")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _SLOT_CLASSES.add(cls)
+
     def __init__(self, name: str, factory: Callable[[EventContext[Any, Any]], T] | None) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"slot name must be a non-empty str, got {name!r}")
@@ -105,6 +119,9 @@ class Slot(Generic[T]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
+
+# Every Slot class: `key.__class__ in _SLOT_CLASSES` is the hot path's type check.
+_SLOT_CLASSES: set[type] = {Slot}
 
 # The one ContextVar of the library: the active event, or None outside any event.
 active: ContextVar[EventContext[Any, Any] | None] = ContextVar("event_core.current", default=None)
@@ -192,10 +209,24 @@ class EventContext(Generic[S, E]):
         *,
         parent: EventContext[Any, Any] | None = None,
     ) -> None:
-        event_copy, self._type = _check_event(event)
+        # Fast path for the common case, a dict with a str type; anything else goes through
+        # the checks that name the problem.
+        given: Any = event
+        if given.__class__ is dict:
+            event_copy: dict[str, Any] = given.copy()
+            event_type: Any = event_copy.get("type")
+            if event_type.__class__ is not str or not event_type:
+                event_copy, event_type = _check_event(event_copy)
+        else:
+            event_copy, event_type = _check_event(given)
+        if options is None:
+            options = {}
+        elif options.__class__ is not dict:
+            options = _check_options(options)
         if parent is not None and not isinstance(parent, EventContext):
             raise TypeError(f"parent must be an EventContext or None, got {short_repr(parent)}")
-        self._data: dict[Any, Any] = {"event": event_copy, "options": _check_options(options)}
+        self._type: str = event_type
+        self._data: dict[Any, Any] = {"event": event_copy, "options": options}
         self._parent: EventContext[Any, Any] | None = parent
         self._sections: dict[str, StoreSection] = {}
 
@@ -229,9 +260,10 @@ class EventContext(Generic[S, E]):
         Raises:
             TypeError: ``key`` is not a str, or the store holds a non-dict under ``key``.
         """
+        sections = self._sections
         try:
-            section = self._sections.get(key)
-        except TypeError:  # unhashable: say which argument was wrong
+            section = sections.get(key)
+        except TypeError:  # unhashable: say which argument was wrong, below
             section = None
         if section is None:
             if not isinstance(key, str):
@@ -239,7 +271,7 @@ class EventContext(Generic[S, E]):
                     f"store key must be a str, got {type(key).__name__}: {short_repr(key)}"
                 )
             # setdefault: two threads racing here still end up with one section object.
-            section = self._sections.setdefault(key, StoreSection(self._data, key))
+            section = sections.setdefault(key, StoreSection(self._data, key))
         held = self._data.get(key)
         if held is not None and held.__class__ is not dict:
             section.check()
@@ -318,11 +350,12 @@ class EventContext(Generic[S, E]):
 
     def set(self, key: Slot[T], value: T) -> T:
         """Store ``value`` where ``key`` already lives in the parent chain, else here."""
+        if key.__class__ not in _SLOT_CLASSES:
+            _check_slot(key)
         data = self._data
         if self._parent is None or data.get(key, MISSING).__class__ is not SlotState:
-            # The common cases, checked without walking: a root context, or a slot that
+            # The common cases, decided without walking: a root context, or a slot that
             # already holds a value here.
-            _check_slot(key)
             data[key] = value
             return value
         owner = self._owner(key)
@@ -331,6 +364,13 @@ class EventContext(Generic[S, E]):
 
     def has(self, key: Slot[Any]) -> bool:
         """Whether ``key`` holds a value (or a cached error) here or in an ancestor."""
+        if key.__class__ not in _SLOT_CLASSES:
+            _check_slot(key)
+        value = self._data.get(key, MISSING)
+        if value.__class__ is not SlotState:
+            return True
+        if self._parent is None:
+            return value.error is not None
         return self._owner(key) is not None
 
     def get_own(self, key: Slot[T]) -> T:
@@ -339,17 +379,21 @@ class EventContext(Generic[S, E]):
         if value.__class__ is not SlotState:
             return value  # type: ignore[no-any-return]
         if value is MISSING:
+            _check_slot(key)
             return self._on_missing(key)
         return self._raise_state(key, value)
 
     def set_own(self, key: Slot[T], value: T) -> T:
         """Store ``value`` in this context, whatever the parents hold."""
-        _check_slot(key)
+        if key.__class__ not in _SLOT_CLASSES:
+            _check_slot(key)
         self._data[key] = value
         return value
 
     def has_own(self, key: Slot[Any]) -> bool:
         """Whether ``key`` holds a value (or a cached error) in this context."""
+        if key.__class__ not in _SLOT_CLASSES:
+            _check_slot(key)
         value = self._data.get(key, MISSING)
         return value.__class__ is not SlotState or value.error is not None
 
@@ -361,10 +405,10 @@ class EventContext(Generic[S, E]):
         return True
 
     def _owner(self, key: Slot[Any]) -> EventContext[Any, Any] | None:
-        _check_slot(key)
         ctx: EventContext[Any, Any] = self
         while True:
-            if ctx.has_own(key):
+            value = ctx._data.get(key, MISSING)
+            if value.__class__ is not SlotState or value.error is not None:
                 return ctx
             parent = ctx._parent
             if parent is None or not ctx._should_traverse_parent(key):
@@ -386,23 +430,21 @@ class EventContext(Generic[S, E]):
         return self._on_missing(key)
 
     def _raise_state(self, key: Slot[T], state: SlotState) -> T:
+        """Answer a read of ``key`` that found ``state`` in this context's store."""
         if state.error is not None:
             raise state.error
-        if state.thread == threading.get_ident():
+        if state.thread == get_ident():
             raise CircularDependencyError(
                 f'Circular dependency detected for "{key.name}": its factory needs its '
                 "own value, directly or through other cached slots"
             )
-        # Another thread is computing it: wait, then read what it left. The computing
-        # thread sets `done` if it sees it; the re-check after creating it closes the race
-        # where it finished just before, and the timed wait is a last guard.
-        done = state.done
-        if done is None:
-            done = state.done = threading.Event()
-        owner = self._owner(key) or self
-        while owner._data.get(key) is state:
-            done.wait(0.05)
-        return self.get(key)
+        # Another thread is computing it: wait until it stored its result, then read that.
+        # Two threads computing the same slot of one event is rare; polling keeps the common
+        # path free of any per-computation lock or event.
+        data = self._data
+        while data.get(key) is state:
+            time.sleep(0.0005)
+        return self.get_own(key)
 
     def _on_missing(self, key: Slot[T]) -> T:
         factory = key.factory
@@ -412,11 +454,12 @@ class EventContext(Generic[S, E]):
                 "when creating the context"
             )
         data = self._data
-        pending = SlotState(thread=threading.get_ident())
+        marker = _computing_marker()
         # setdefault, not a plain store: it is atomic, so of two threads that both found the
         # slot missing, only one computes it and the other waits for (or reads) its result.
-        found: Any = data.setdefault(key, pending)
-        if found is not pending:
+        # (This thread found it missing just before, so `marker` here means it was stored now.)
+        found: Any = data.setdefault(key, marker)
+        if found is not marker:
             if found.__class__ is not SlotState:
                 return found  # type: ignore[no-any-return]
             return self._raise_state(key, found)
@@ -430,12 +473,8 @@ class EventContext(Generic[S, E]):
             # KeyboardInterrupt and friends are not the factory's answer: forget the attempt.
             del data[key]
             raise
-        else:
-            data[key] = value
-            return value
-        finally:
-            if pending.done is not None:
-                pending.done.set()
+        data[key] = value
+        return value
 
     def seed(self, kind: builtins.type[Any], /, **values: Any) -> None:
         """Set the keys of an :class:`~event_core.EventKind` from keyword arguments.
@@ -446,14 +485,16 @@ class EventContext(Generic[S, E]):
         keys: Mapping[str, Slot[Any]] | None = getattr(kind, "__event_keys__", None)
         if keys is None:
             raise TypeError(f"seed() takes an EventKind subclass, got {short_repr(kind)}")
-        unknown = [attr for attr in values if attr not in keys]
-        if unknown:  # checked before any write: a refused seed leaves the store unchanged
-            raise TypeError(
-                f"{kind.__name__} has no key {unknown[0]!r}; its keys are: "
-                + ", ".join(sorted(keys))
-            )
-        for attr, value in values.items():
-            self._data[keys[attr]] = value
+        data = self._data
+        if values.keys() <= keys.keys():
+            for attr, value in values.items():
+                data[keys[attr]] = value
+            return
+        # checked before any write: a refused seed leaves the store unchanged
+        unknown = sorted(values.keys() - keys.keys())
+        raise TypeError(
+            f"{kind.__name__} has no key {unknown[0]!r}; its keys are: " + ", ".join(sorted(keys))
+        )
 
     def __repr__(self) -> str:
         try:

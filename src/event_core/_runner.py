@@ -137,27 +137,24 @@ class EventRunner(Generic[S, E]):
         that keeps the event active while the awaitable runs.
         """
         ctx = self._ctx
-        injector = registry.installed if self._inject else None
-        token = active.set(ctx)
+        token = _activate(ctx)
         try:
-            if injector is None:
+            if registry.installed is None or not self._inject:
                 result = fn(*args, **kwargs)
             else:
-                if not callable(fn):
-                    raise _not_callable(fn)
-                result = injector.with_(
-                    "Event:start", {"event_type": ctx.type}, lambda: fn(*args, **kwargs)
-                )
+                result = _call_injected(ctx, fn, args, kwargs)
         except TypeError:
             if not callable(fn):
                 raise _not_callable(fn) from None
             raise
         finally:
-            active.reset(token)
-        # Most handlers return None or a plain value: test that before any type lookup.
-        if result is not None and (
-            result.__class__ is CoroutineType or hasattr(result.__class__, "__await__")
-        ):
+            _deactivate(token)
+        if result is None:
+            return None
+        awaitable = _awaitable_types.get(result.__class__)
+        if awaitable is None:
+            awaitable = _is_awaitable_type(result.__class__)
+        if awaitable:
             return _run_awaitable(ctx, result)
         return result
 
@@ -168,8 +165,8 @@ class EventRunner(Generic[S, E]):
         _open.add(entry)
         injector = registry.installed if self._inject else None
         if injector is not None:
-            scope = injector.scope("Event:start", {"event_type": ctx.type})
             try:
+                scope = injector.scope("Event:start", {"event_type": ctx.type})
                 scope.__enter__()
             except BaseException:
                 self.__exit__(None, None, None)
@@ -211,6 +208,38 @@ class EventRunner(Generic[S, E]):
 
     def __repr__(self) -> str:
         return f"<EventRunner {self._ctx!r}>"
+
+
+# Bound once: the runner's hot path then skips two attribute lookups per run.
+_activate = active.set
+_deactivate = active.reset
+
+# Whether instances of a type are awaitable, by type: `hasattr(cls, "__await__")` costs a
+# raised and swallowed AttributeError for every plain result, a dict lookup does not.
+_awaitable_types: dict[type, bool] = {CoroutineType: True}
+
+
+def _is_awaitable_type(cls: type) -> bool:
+    awaitable = hasattr(cls, "__await__")
+    if len(_awaitable_types) > 1024:  # bound the cache if types are made on the fly
+        _awaitable_types.clear()
+        _awaitable_types[CoroutineType] = True
+    _awaitable_types[cls] = awaitable
+    return awaitable
+
+
+def _call_injected(
+    ctx: EventContext[Any, Any],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    injector = registry.installed
+    if injector is None:  # reset by another thread meanwhile
+        return fn(*args, **kwargs)
+    if not callable(fn):
+        raise _not_callable(fn)
+    return injector.with_("Event:start", {"event_type": ctx.type}, lambda: fn(*args, **kwargs))
 
 
 def _not_callable(fn: object) -> TypeError:

@@ -29,6 +29,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Coroutine, Mapping
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     NamedTuple,
@@ -130,6 +131,19 @@ def use_job_context() -> JobContext:
     return ctx
 
 
+_STATUS_SET = frozenset(JOB_STATUSES)
+_METADATA_TYPES = frozenset((str, int, float))
+_TupleT = TypeVar("_TupleT", bound=tuple)  # type: ignore[type-arg]
+
+if TYPE_CHECKING:
+
+    def _new_tuple(cls: type[_TupleT], items: tuple[Any, ...], /) -> _TupleT: ...
+
+else:
+    # A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same object in C.
+    _new_tuple = tuple.__new__
+
+
 def _pending() -> JobStatusValue:
     return "pending"
 
@@ -157,13 +171,13 @@ def use_job_status() -> JobStatus:
         return job.init("status", _pending)
 
     def set_status(status: JobStatusValue) -> JobStatusValue:
-        if status not in JOB_STATUSES:
+        if status not in _STATUS_SET:
             raise ValueError(
                 f"unknown job status {status!r}: expected one of " + ", ".join(JOB_STATUSES)
             )
         return job.set("status", status)
 
-    return JobStatus(get_status, set_status)
+    return _new_tuple(JobStatus, (get_status, set_status))
 
 
 class JobResult(NamedTuple):
@@ -183,7 +197,7 @@ def use_job_result() -> JobResult:
     def set_result(result: Any) -> Any:
         return job.set("result", result)
 
-    return JobResult(get_result, set_result)
+    return _new_tuple(JobResult, (get_result, set_result))
 
 
 class JobMetadata(NamedTuple):
@@ -215,7 +229,7 @@ def use_job_metadata() -> JobMetadata:
         job.init("metadata", _empty_metadata)[key] = value
         return value
 
-    return JobMetadata(get_metadata, set_metadata)
+    return _new_tuple(JobMetadata, (get_metadata, set_metadata))
 
 
 class _Lifecycle:
