@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Any, Callable, TypeVar
 
 import pytest
@@ -387,3 +390,354 @@ class TestNotInjected:
 
         assert await run(ctx, handler) is True
         assert recorder.calls == []
+
+
+class Scope:
+    """A context manager that logs its enter and exit, and what was active then."""
+
+    def __init__(self, log: list[tuple[Any, ...]], name: str, attributes: Mapping[str, Any]):
+        self.log = log
+        self.name = name
+        self.attributes = attributes
+
+    def __enter__(self) -> Scope:
+        # use_event_context() raises if no event is active: the event must be active here.
+        self.log.append(("enter", self.name, dict(self.attributes), use_event_context()))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.log.append(("exit", self.attributes["event_type"], (exc_type, exc, tb)))
+        self.log.append(("active at exit", try_get_current()))
+
+
+class ScopeRecorder(Recorder):
+    """Records with_ calls (as Recorder) and the scopes it hands out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[Any, ...]] = []
+
+    def scope(self, name: str, attributes: Mapping[str, Any]) -> Scope:
+        self.log.append(("scope", name, dict(attributes)))
+        return Scope(self.log, name, attributes)
+
+
+class TestScope:
+    """``with runner:`` / ``async with runner:`` go through ``injector.scope``."""
+
+    def test_default_scope_is_a_noop_context_manager(self) -> None:
+        """The base scope() is a context manager that gives None and suppresses nothing."""
+        scope = ContextInjector().scope("Event:start", {"event_type": "JOB"})
+        assert isinstance(scope, AbstractContextManager)
+        with scope as value:
+            assert value is None
+        err = Boom()
+        with pytest.raises(Boom) as info, ContextInjector().scope("Event:start", {}):
+            raise err
+        assert info.value is err
+
+    def test_base_injector_installed_with_block_is_transparent(self) -> None:
+        """With the base injector installed, a with block behaves as without one."""
+        replace_context_injector(ContextInjector())
+        runner = create_event_context({"type": "JOB"})
+        with runner as ctx:
+            assert use_event_context() is ctx is runner.context
+        assert try_get_current() is None
+
+    def test_with_block_enters_scope_once_while_active(self) -> None:
+        """A with block calls scope("Event:start", {"event_type": ...}) once, not with_."""
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        runner = create_event_context({"type": "JOB"})
+        with runner as ctx:
+            assert ctx is runner.context
+            assert recorder.log == [
+                ("scope", "Event:start", {"event_type": "JOB"}),
+                ("enter", "Event:start", {"event_type": "JOB"}, ctx),
+            ]
+        assert recorder.log[2:] == [
+            ("exit", "JOB", (None, None, None)),
+            ("active at exit", ctx),
+        ]
+        assert recorder.calls == []  # with_ is for runner(fn) only
+        assert try_get_current() is None
+
+    def test_with_block_failure_exits_scope_with_the_exception(self) -> None:
+        """A block that raises exits the scope with that very exception, event still active."""
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        runner = create_event_context({"type": "JOB"})
+        err = Boom()
+        with pytest.raises(Boom) as info, runner:
+            raise err
+        assert info.value is err
+        (_, _, (exc_type, exc, tb)), active_at_exit = recorder.log[-2:]
+        assert (exc_type, exc) == (Boom, err)
+        assert exc is err
+        assert tb is not None
+        assert active_at_exit == ("active at exit", runner.context)
+        assert try_get_current() is None
+
+    def test_scope_that_suppresses_does_not_swallow_the_error(self) -> None:
+        """What the scope's __exit__ returns is ignored: the block's error reaches the caller."""
+
+        class Suppressing(ContextInjector):
+            def scope(self, name: str, attributes: Mapping[str, Any]) -> Any:
+                return contextlib.suppress(Boom)
+
+        replace_context_injector(Suppressing())
+        with pytest.raises(Boom), create_event_context({"type": "JOB"}):
+            raise Boom
+        assert try_get_current() is None
+
+    @pytest.mark.asyncio
+    async def test_async_with_block_enters_scope_once(self) -> None:
+        """async with goes through the same scope, entered and exited in the task."""
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        runner = create_event_context({"type": "HTTP"})
+        async with runner as ctx:
+            await asyncio.sleep(0)
+            assert use_event_context() is ctx
+        assert recorder.log == [
+            ("scope", "Event:start", {"event_type": "HTTP"}),
+            ("enter", "Event:start", {"event_type": "HTTP"}, ctx),
+            ("exit", "HTTP", (None, None, None)),
+            ("active at exit", ctx),
+        ]
+        assert recorder.calls == []
+        assert try_get_current() is None
+
+    @pytest.mark.asyncio
+    async def test_async_with_block_failure(self) -> None:
+        """An async with block that raises exits the scope with the same exception."""
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        runner = create_event_context({"type": "HTTP"})
+        err = Boom()
+
+        async def block() -> None:
+            async with runner:
+                await asyncio.sleep(0)
+                raise err
+
+        with pytest.raises(Boom) as info:
+            await block()
+        assert info.value is err
+        (_, _, (exc_type, exc, _tb)), active_at_exit = recorder.log[-2:]
+        assert (exc_type, exc) == (Boom, err)
+        assert active_at_exit == ("active at exit", runner.context)
+        assert try_get_current() is None
+
+    @pytest.mark.asyncio
+    async def test_async_with_block_cancelled(self) -> None:
+        """A cancelled async with block exits the scope with the CancelledError."""
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        runner = create_event_context({"type": "HTTP"})
+        started = asyncio.Event()
+
+        async def block() -> None:
+            async with runner:
+                started.set()
+                await asyncio.Event().wait()
+
+        task = asyncio.ensure_future(block())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        (_, _, (exc_type, exc, _tb)), active_at_exit = recorder.log[-2:]
+        assert exc_type is asyncio.CancelledError
+        assert isinstance(exc, asyncio.CancelledError)
+        assert active_at_exit == ("active at exit", runner.context)
+
+    def test_nested_with_blocks(self) -> None:
+        """Nested blocks each enter their own scope; inner exits first, each in its event."""
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        outer = create_event_context({"type": "HTTP"})
+        with outer as outer_ctx:
+            inner = create_event_context({"type": "JOB"})
+            with inner as inner_ctx:
+                pass
+            with outer:  # the same runner again, nested: a second scope
+                pass
+        assert [entry for entry in recorder.log if entry[0] != "scope"] == [
+            ("enter", "Event:start", {"event_type": "HTTP"}, outer_ctx),
+            ("enter", "Event:start", {"event_type": "JOB"}, inner_ctx),
+            ("exit", "JOB", (None, None, None)),
+            ("active at exit", inner_ctx),
+            ("enter", "Event:start", {"event_type": "HTTP"}, outer_ctx),
+            ("exit", "HTTP", (None, None, None)),
+            ("active at exit", outer_ctx),
+            ("exit", "HTTP", (None, None, None)),
+            ("active at exit", outer_ctx),
+        ]
+        assert try_get_current() is None
+
+    def test_runner_call_inside_with_block_uses_with_not_scope(self) -> None:
+        """runner(fn) goes through with_ only, also inside a with block of another runner."""
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        with create_event_context({"type": "HTTP"}):
+            create_event_context({"type": "JOB"})(lambda: None)
+        assert recorder.calls == [("Event:start", {"event_type": "JOB"})]
+        assert [entry[2] for entry in recorder.log if entry[0] == "scope"] == [
+            {"event_type": "HTTP"}
+        ]
+
+    @pytest.mark.parametrize("kind", ["job", "event-kind"])
+    def test_adapter_runners_go_through_scope(self, kind: str) -> None:
+        """create_job_context and EventKind.create_context runners: scope with their type."""
+        from event_core import EventKind, Key
+        from event_core.job import create_job_context
+
+        class Http(EventKind, name="http"):
+            method: Key[str]
+
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        if kind == "job":
+            runner: Any = create_job_context({"job_id": "j", "input": {}})
+            expected = "JOB"
+        else:
+            runner = Http.create_context(method="GET")
+            expected = "http"
+        with runner:
+            pass
+        assert recorder.log[0] == ("scope", "Event:start", {"event_type": expected})
+        assert len([entry for entry in recorder.log if entry[0] == "enter"]) == 1
+
+    def test_run_bind_snapshot_do_not_call_scope(self) -> None:
+        """run(), bind() and snapshot() re-activate an event: neither scope nor with_."""
+        recorder = ScopeRecorder()
+        with create_event_context({"type": "JOB"}) as ctx:
+            bound = bind(use_event_context)
+            again = snapshot()
+        replace_context_injector(recorder)
+        assert run(ctx, use_event_context) is ctx
+        assert bound() is ctx
+        assert again(use_event_context) is ctx
+        with again as entered:
+            assert entered is ctx
+            with snapshot():  # a snapshot taken inside a with block of a snapshot
+                pass
+        assert recorder.log == []
+        assert recorder.calls == []
+        assert try_get_current() is None
+
+    @pytest.mark.asyncio
+    async def test_async_with_snapshot_does_not_call_scope(self) -> None:
+        """async with on a snapshot() runner does not go through scope either."""
+        recorder = ScopeRecorder()
+        with create_event_context({"type": "JOB"}) as ctx:
+            again = snapshot()
+        replace_context_injector(recorder)
+        async with again as entered:
+            await asyncio.sleep(0)
+            assert entered is ctx
+        assert recorder.log == []
+
+    def test_installed_mid_way_applies_to_later_with_blocks(self) -> None:
+        """The injector is read at each with block, not when the runner is made."""
+        runner = create_event_context({"type": "JOB"})
+        recorder = ScopeRecorder()
+        replace_context_injector(recorder)
+        with runner:
+            pass
+        reset_context_injector()
+        with runner:
+            pass
+        assert len([entry for entry in recorder.log if entry[0] == "scope"]) == 1
+
+    def test_scope_enter_raising_leaves_nothing_active(self) -> None:
+        """scope().__enter__ raising: the error propagates, the previous event is back."""
+        from event_core import _runner
+
+        class FailingScope:
+            def __enter__(self) -> None:
+                raise Boom("enter")
+
+            def __exit__(self, *exc_info: object) -> None:  # pragma: no cover - never called
+                raise AssertionError("__exit__ of a scope that was not entered")
+
+        class Failing(ContextInjector):
+            def scope(self, name: str, attributes: Mapping[str, Any]) -> Any:
+                return FailingScope()
+
+        entries_before = set(_runner.open_entries())
+        body_ran = False
+        with create_event_context({"type": "HTTP"}) as outer_ctx:  # no injector yet
+            replace_context_injector(Failing())
+            inner = create_event_context({"type": "JOB"})
+            with pytest.raises(Boom, match="enter"), inner:
+                body_ran = True  # pragma: no cover - never runs
+            assert not body_ran
+            assert try_get_current() is outer_ctx  # the previous event is back
+            reset_context_injector()
+            with inner as ctx:  # the runner still works
+                assert use_event_context() is ctx
+        assert try_get_current() is None
+        assert set(_runner.open_entries()) == entries_before
+
+    def test_scope_call_raising_leaves_nothing_active(self) -> None:
+        """scope() itself raising: the error propagates and no context stays active."""
+        from event_core import _runner
+
+        class Failing(ContextInjector):
+            def scope(self, name: str, attributes: Mapping[str, Any]) -> Any:
+                raise Boom("scope")
+
+        entries_before = set(_runner.open_entries())
+        replace_context_injector(Failing())
+        try:
+            with pytest.raises(Boom, match="scope"), create_event_context({"type": "JOB"}):
+                pass  # pragma: no cover - never runs
+            assert try_get_current() is None
+        finally:  # undo a leak, if any, so that later tests are not affected
+            _runner.close_entries(
+                entry for entry in _runner.open_entries() if entry not in entries_before
+            )
+
+    @pytest.mark.asyncio
+    async def test_failing_scope_async_with(self) -> None:
+        """async with and a scope whose __enter__ raises: error propagates, nothing active."""
+
+        class Failing(ContextInjector):
+            def scope(self, name: str, attributes: Mapping[str, Any]) -> Any:
+                return _raising_on_enter()
+
+        replace_context_injector(Failing())
+        with pytest.raises(Boom, match="enter"):
+            async with create_event_context({"type": "JOB"}):
+                pass  # pragma: no cover - never runs
+        assert try_get_current() is None
+
+    def test_scope_exit_error_still_deactivates(self) -> None:
+        """A scope whose __exit__ raises: that error propagates and the event is deactivated."""
+
+        @contextlib.contextmanager
+        def exploding() -> Iterator[None]:
+            yield
+            raise Boom("exit")
+
+        class Failing(ContextInjector):
+            def scope(self, name: str, attributes: Mapping[str, Any]) -> Any:
+                return exploding()
+
+        replace_context_injector(Failing())
+        with pytest.raises(Boom, match="exit"), create_event_context({"type": "JOB"}):
+            pass
+        assert try_get_current() is None
+
+
+@contextlib.contextmanager
+def _raising_on_enter() -> Iterator[None]:
+    raise Boom("enter")
+    yield  # pragma: no cover - makes this a generator

@@ -1,4 +1,4 @@
-"""event_core.otel: one OpenTelemetry span per run of a runner, sync and async.
+"""event_core.otel: one OpenTelemetry span per run of a runner, sync, async and `with`.
 
 Spans go to opentelemetry-sdk's InMemorySpanExporter through a TracerProvider passed to the
 injector explicitly: the global provider is never set.
@@ -25,6 +25,7 @@ from event_core import (
     create_event_context,
     replace_context_injector,
     reset_context_injector,
+    snapshot,
     use_event_id,
 )
 from event_core.job import run_job
@@ -287,6 +288,182 @@ class TestAsyncHandlers:
         assert all(
             c.parent is not None and c.parent.span_id == parent.context.span_id for c in children
         )
+
+
+class TestWithBlocks:
+    """``with runner:`` / ``async with runner:``: one span per block, through scope()."""
+
+    def test_with_block_is_one_span(self, exporter: InMemorySpanExporter) -> None:
+        """A with block: one span named after the type, current inside, ended at exit."""
+        runner = create_event_context({"type": "CLI", "id": "cli-1"})
+        with runner:
+            inside = current_span_id()
+            assert finished(exporter) == []  # not ended while the block runs
+            assert trace.get_current_span().is_recording()
+        span = only(exporter)
+        assert span.name == "CLI"
+        assert dict(span.attributes or {}) == {ATTR_EVENT_TYPE: "CLI", ATTR_EVENT_ID: "cli-1"}
+        assert span.context.span_id == inside
+        assert span.parent is None
+        assert span.end_time is not None
+        assert span.status.status_code is StatusCode.UNSET
+        assert not trace.get_current_span().get_span_context().is_valid
+
+    def test_job_with_block_carries_the_job_id(self, exporter: InMemorySpanExporter) -> None:
+        """A with block on a create_job_context runner: a JOB span with the job id."""
+        from event_core.job import create_job_context
+
+        with create_job_context({"job_id": "j-9", "input": {}}):
+            pass
+        span = only(exporter)
+        assert span.name == "JOB"
+        assert (span.attributes or {})[ATTR_JOB_ID] == "j-9"
+
+    def test_lazily_generated_id_is_the_events_id(self, exporter: InMemorySpanExporter) -> None:
+        """The with block's span carries the id use_event_id() returns inside the block."""
+        with create_event_context({"type": "HTTP"}):
+            event_id = use_event_id().get_id()
+        assert (only(exporter).attributes or {})[ATTR_EVENT_ID] == event_id
+
+    def test_with_block_failure_recorded(self, exporter: InMemorySpanExporter) -> None:
+        """A block that raises: ERROR status, exception event, the same exception re-raised."""
+        error = Boom("boom")
+        with pytest.raises(Boom) as caught, create_event_context({"type": "JOB"}):
+            raise error
+        assert caught.value is error
+        span = only(exporter)
+        assert span.end_time is not None
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.status.description == "Boom: boom"
+        (event,) = span.events
+        assert event.name == "exception"
+        assert (event.attributes or {})["exception.message"] == "boom"
+        assert not trace.get_current_span().get_span_context().is_valid
+
+    def test_with_block_base_exception_not_an_error(self, exporter: InMemorySpanExporter) -> None:
+        """A BaseException leaving the block ends the span with its status left unset."""
+        with pytest.raises(Halt), create_event_context({"type": "CLI"}):
+            raise Halt
+        span = only(exporter)
+        assert span.end_time is not None
+        assert span.status.status_code is StatusCode.UNSET
+        assert not span.events
+
+    @pytest.mark.asyncio
+    async def test_async_with_block_is_one_span(self, exporter: InMemorySpanExporter) -> None:
+        """async with: one span, current across awaits in the block, ended at exit."""
+        async with create_event_context({"type": "HTTP", "id": "h-1"}):
+            seen = [current_span_id()]
+            await asyncio.sleep(0)
+            seen.append(current_span_id())
+            assert finished(exporter) == []
+        span = only(exporter)
+        assert (span.name, (span.attributes or {})[ATTR_EVENT_ID]) == ("HTTP", "h-1")
+        assert seen == [span.context.span_id] * 2
+        assert span.status.status_code is StatusCode.UNSET
+        assert not trace.get_current_span().get_span_context().is_valid
+
+    @pytest.mark.asyncio
+    async def test_async_with_block_failure(self, exporter: InMemorySpanExporter) -> None:
+        """async with and a failing block: ERROR status and the exception recorded."""
+        error = Boom("late")
+
+        async def block() -> None:
+            async with create_event_context({"type": "HTTP"}):
+                await asyncio.sleep(0)
+                raise error
+
+        with pytest.raises(Boom) as caught:
+            await block()
+        assert caught.value is error
+        span = only(exporter)
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.status.description == "Boom: late"
+        assert [e.name for e in span.events] == ["exception"]
+
+    @pytest.mark.asyncio
+    async def test_async_with_block_cancelled(self, exporter: InMemorySpanExporter) -> None:
+        """A cancelled async with block ends its span without an error status."""
+        started = asyncio.Event()
+
+        async def block() -> None:
+            async with create_event_context({"type": "HTTP"}):
+                started.set()
+                await asyncio.Event().wait()  # until cancelled
+
+        task = asyncio.ensure_future(block())
+        await started.wait()
+        assert finished(exporter) == []
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        span = only(exporter)
+        assert span.end_time is not None
+        assert span.status.status_code is StatusCode.UNSET
+
+    def test_runner_call_inside_a_with_block_is_a_child(
+        self, exporter: InMemorySpanExporter
+    ) -> None:
+        """runner(fn) inside a with block: a child span of the with block's span."""
+        with create_event_context({"type": "HTTP"}):
+            create_event_context({"type": "JOB"})(lambda: None)
+        child, parent = finished(exporter)  # in the order they ended
+        assert (child.name, parent.name) == ("JOB", "HTTP")
+        assert child.parent is not None
+        assert child.parent.span_id == parent.context.span_id
+        assert child.context.trace_id == parent.context.trace_id
+
+    def test_nested_with_blocks_nest_spans(self, exporter: InMemorySpanExporter) -> None:
+        """A with block inside a handler inside a with block: three nested spans."""
+
+        def handler() -> None:
+            with create_event_context({"type": "STEP"}):
+                pass
+
+        with create_event_context({"type": "HTTP"}):
+            create_event_context({"type": "JOB"})(handler)
+        step, job, http = finished(exporter)
+        assert [s.name for s in (step, job, http)] == ["STEP", "JOB", "HTTP"]
+        assert step.parent is not None
+        assert step.parent.span_id == job.context.span_id
+        assert job.parent is not None
+        assert job.parent.span_id == http.context.span_id
+
+    @pytest.mark.asyncio
+    async def test_async_runner_inside_async_with_is_a_child(
+        self, exporter: InMemorySpanExporter
+    ) -> None:
+        """await runner(async_fn) inside an async with block: a child span."""
+
+        async def handler() -> None:
+            await asyncio.sleep(0)
+
+        async with create_event_context({"type": "HTTP"}):
+            await create_event_context({"type": "JOB"})(handler)
+        child, parent = finished(exporter)
+        assert child.parent is not None
+        assert child.parent.span_id == parent.context.span_id
+
+    def test_snapshot_with_block_makes_no_span(self, exporter: InMemorySpanExporter) -> None:
+        """with snapshot(): re-activating an event makes no span of its own."""
+        with create_event_context({"type": "HTTP"}):
+            again = snapshot()
+            with again:
+                pass
+        with again:
+            assert not trace.get_current_span().get_span_context().is_valid
+        assert only(exporter).name == "HTTP"
+
+    def test_scope_called_directly_outside_any_event(
+        self, sdk: tuple[TracerProvider, InMemorySpanExporter]
+    ) -> None:
+        """scope() used by hand, with no event and no event type, names the span after name."""
+        provider, exporter = sdk
+        with OpenTelemetryInjector(provider).scope("Custom", {}):
+            assert trace.get_current_span().is_recording()
+        span = only(exporter)
+        assert span.name == "Custom"
+        assert dict(span.attributes or {}) == {ATTR_EVENT_TYPE: "Custom"}
 
 
 class TestInjector:
