@@ -261,6 +261,7 @@ def fs_flow(
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),
             "processed_folder": str(processed),
+            "control_folder": str(base / "control"),  # not ./control
             "polling_interval": 0.05,
         },
     )
