@@ -81,7 +81,8 @@ class OpenTelemetryInjector(ContextInjector):
     is not an ``Exception`` (cancellation, ``KeyboardInterrupt``) ends the span without
     marking it failed, again as OpenTelemetry's own helper does. For an async handler the
     span stays current until the coroutine finishes, fails or is cancelled, and is ended
-    then.
+    then. A ``with runner:`` block gets its span the same way, through
+    :meth:`scope`.
 
     Args:
         tracer_provider: where the spans go; ``None`` (the default) uses the global
