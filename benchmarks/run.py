@@ -269,7 +269,7 @@ def sync_report(stats: dict[str, Stats]) -> tuple[str, list[Target]]:
     ]
     table = _table(["implementation", "median ns", "min ns", "IQR", "x floor", "paired"], rows)
     targets: list[Target] = []
-    peers = [s for s in stats.values() if s.key not in ("floor", "seed", "typed")]
+    peers = [s for s in stats.values() if s.key not in ("floor", "shape", "seed", "typed")]
     for key, limit in (("seed", SEED_LIMIT), ("typed", TYPED_LIMIT)):
         if key not in stats:
             continue

@@ -195,6 +195,122 @@ SYNC.append(
     )
 )
 
+# -- 1b. reference: the seed's shape on the same bare ContextVar --------------------------------
+# Not a target and not a peer: the seed API's *shape* with no library under it (a runner
+# object per event, composables that find the event and return tuples of closures), so the
+# table shows how much of the seed API's cost is its shape and how much is event-core.
+
+_SHAPE: ContextVar[Optional[dict[str, Any]]] = ContextVar("bench.shape", default=None)
+
+
+class _ShapeRunner:
+    __slots__ = ("state",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.state: dict[str, Any] = {"event": {**data, "type": "JOB"}}
+
+    def __call__(self, fn: Callable[[], Out]) -> Out:
+        token = _SHAPE.set(self.state)
+        try:
+            return fn()
+        finally:
+            _SHAPE.reset(token)
+
+
+def _shape_job() -> dict[str, Any]:
+    state = _SHAPE.get()
+    if state is None:
+        raise LookupError("no event")
+    job: Optional[dict[str, Any]] = state.get("job")
+    if job is None:
+        job = state["job"] = {}
+    return job
+
+
+def _shape_status() -> tuple[Callable[[], str], Callable[[str], str]]:
+    job = _shape_job()
+
+    def get_status() -> str:
+        return job.setdefault("status", "pending")  # type: ignore[no-any-return]
+
+    def set_status(status: str) -> str:
+        job["status"] = status
+        return status
+
+    return get_status, set_status
+
+
+def _shape_result() -> tuple[Callable[[], Any], Callable[[Any], Any]]:
+    job = _shape_job()
+
+    def get_result() -> Any:
+        return job.get("result")
+
+    def set_result(result: Any) -> Any:
+        job["result"] = result
+        return result
+
+    return get_result, set_result
+
+
+def _shape_metadata() -> tuple[Callable[[str], Any], Callable[[str, Any], Any]]:
+    job = _shape_job()
+
+    def get_metadata(key: str) -> Any:
+        return job.setdefault("metadata", {}).get(key)
+
+    def set_metadata(key: str, value: Any) -> Any:
+        job.setdefault("metadata", {})[key] = value
+        return value
+
+    return get_metadata, set_metadata
+
+
+def _shape_handler() -> Out:
+    get_status, set_status = _shape_status()
+    get_status()
+    set_status("running")
+    status = get_status()
+    _get_result, set_result = _shape_result()
+    set_result(RESULT)
+    set_status("completed")
+    get_metadata, set_metadata = _shape_metadata()
+    set_metadata(META_KEY, META_VALUE)
+    return status, get_metadata(META_KEY)
+
+
+def run_shape(loops: int, handler: Callable[[], Out] = _shape_handler) -> Out:
+    """Events through a minimal seed-shaped runner and composables on a bare ContextVar."""
+    out = None
+    for _ in range(loops):
+        out = _ShapeRunner(JOB_DATA)(handler)
+    return out  # type: ignore[return-value]
+
+
+def _shape_state() -> State:
+    state = _SHAPE.get()
+    assert state is not None
+    job = state.get("job", {})
+    return {
+        "job_id": state["event"]["job_id"],
+        "status": job.get("status"),
+        "result": job.get("result"),
+        "metadata": dict(job.get("metadata") or {}),
+    }
+
+
+SYNC.append(
+    SyncWorkload(
+        "shape",
+        "reference: seed shape, no library",
+        "reference",
+        run_shape,
+        _shape_handler,
+        _shape_state,
+        lambda: _SHAPE.get() is not None,
+    )
+)
+
 # -- 2. event-core, the seed API: the event_core.job composables -------------------------------
 
 

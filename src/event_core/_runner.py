@@ -114,7 +114,7 @@ class EventRunner(Generic[S, E]):
     __slots__ = ("_ctx", "_inject")
 
     def __init__(self, ctx: EventContext[S, E], *, inject: bool = True) -> None:
-        if not isinstance(ctx, EventContext):
+        if ctx.__class__ is not EventContext and not isinstance(ctx, EventContext):
             raise TypeError(f"EventRunner takes an EventContext, got {short_repr(ctx)}")
         self._ctx = ctx
         self._inject = inject

@@ -111,7 +111,8 @@ def create_job_context(
     Raises:
         TypeError: ``data`` is not a mapping.
     """
-    if not isinstance(data, Mapping):
+    given: Any = data  # callers without a type checker may pass anything
+    if given.__class__ is not dict and not isinstance(given, Mapping):
         raise TypeError(
             f"create_job_context() data must be a mapping with 'job_id' and 'input', "
             f"got {type(data).__name__}"
