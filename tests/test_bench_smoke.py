@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SYNC = ["floor", "seed", "typed", "flask", "werkzeug", "otel", "structlog"]
+SYNC = ["floor", "shape", "seed", "typed", "flask", "werkzeug", "otel", "structlog"]
 ASYNC = ["baseline", "floor", "seed", "typed"]
 PEERS = {"flask", "werkzeug", "otel", "structlog"}
 
