@@ -34,6 +34,7 @@ test: install lint typecheck
 	$(BIN)/python -m coverage erase
 	$(BIN)/python -m coverage run -m pytest
 	$(BIN)/python -m coverage report --fail-under=95
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # the suite (no coverage, no lint) on every Python 3.9..3.13 found, in .venvs/py3.X
 test-all:
