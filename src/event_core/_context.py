@@ -96,6 +96,46 @@ def _computing_marker() -> SlotState:
     return marker
 
 
+def compute_once(store: dict[Any, Any], key: object, name: str, compute: Callable[[], T]) -> T:
+    """``store[key]``, computed by ``compute()`` once even when threads race for it.
+
+    The first thread to find the key missing stores its marker with ``setdefault`` (atomic)
+    and computes; the others wait for its result. An ``Exception`` is stored as the result
+    and re-raised on every read; any other ``BaseException`` (``KeyboardInterrupt``) is not
+    an answer, so the key is left missing for a later read to try again. A thread that finds
+    its own marker is in a cycle: the computation needs its own result.
+    """
+    while True:
+        found: Any = store.get(key, MISSING)
+        if found.__class__ is not SlotState:
+            return found  # type: ignore[no-any-return]
+        if found is MISSING:
+            marker = _computing_marker()
+            if store.setdefault(key, marker) is not marker:
+                continue  # another thread got there first: look at what it stored
+            try:
+                value = compute()
+            except Exception as exc:
+                store[key] = SlotState(error=exc)
+                raise
+            except BaseException:
+                del store[key]
+                raise
+            store[key] = value
+            return value
+        if found.error is not None:
+            raise found.error
+        if found.thread == get_ident():
+            raise CircularDependencyError(
+                f'Circular dependency detected for "{name}": its factory needs its own '
+                "value, directly or through other cached slots"
+            )
+        # Another thread is computing it. Two threads computing the same value of one event
+        # is rare; polling keeps the common path free of any per-computation lock.
+        while store.get(key) is found:
+            time.sleep(0.0005)
+
+
 class Slot(Generic[T]):
     """Base of the typed slots (:class:`~event_core.Key` and ``cached`` slots).
 
@@ -381,7 +421,7 @@ class EventContext(Generic[S, E]):
         if value is MISSING:
             _check_slot(key)
             return self._on_missing(key)
-        return self._raise_state(key, value)
+        return self._on_missing(key)
 
     def set_own(self, key: Slot[T], value: T) -> T:
         """Store ``value`` in this context, whatever the parents hold."""
@@ -417,7 +457,7 @@ class EventContext(Generic[S, E]):
 
     def _resolve(self, key: Slot[T], state: SlotState) -> T:
         if state is not MISSING:
-            return self._raise_state(key, state)
+            return self._on_missing(key)
         _check_slot(key)
         ctx: EventContext[Any, Any] = self
         while ctx._parent is not None and ctx._should_traverse_parent(key):
@@ -426,55 +466,18 @@ class EventContext(Generic[S, E]):
             if value.__class__ is not SlotState:
                 return value  # type: ignore[no-any-return]
             if value is not MISSING:
-                return ctx._raise_state(key, value)
+                return ctx._on_missing(key)
         return self._on_missing(key)
 
-    def _raise_state(self, key: Slot[T], state: SlotState) -> T:
-        """Answer a read of ``key`` that found ``state`` in this context's store."""
-        if state.error is not None:
-            raise state.error
-        if state.thread == get_ident():
-            raise CircularDependencyError(
-                f'Circular dependency detected for "{key.name}": its factory needs its '
-                "own value, directly or through other cached slots"
-            )
-        # Another thread is computing it: wait until it stored its result, then read that.
-        # Two threads computing the same slot of one event is rare; polling keeps the common
-        # path free of any per-computation lock or event.
-        data = self._data
-        while data.get(key) is state:
-            time.sleep(0.0005)
-        return self.get_own(key)
-
     def _on_missing(self, key: Slot[T]) -> T:
+        """Answer a read of ``key`` that found no plain value here (nor in the parents)."""
         factory = key.factory
         if factory is None:
             raise KeyNotSetError(
                 f'Key "{key.name}" is not set in {self!r}: call ctx.set(key, value) or seed it '
                 "when creating the context"
             )
-        data = self._data
-        marker = _computing_marker()
-        # setdefault, not a plain store: it is atomic, so of two threads that both found the
-        # slot missing, only one computes it and the other waits for (or reads) its result.
-        # (This thread found it missing just before, so `marker` here means it was stored now.)
-        found: Any = data.setdefault(key, marker)
-        if found is not marker:
-            if found.__class__ is not SlotState:
-                return found  # type: ignore[no-any-return]
-            return self._raise_state(key, found)
-        try:
-            value = factory(self)
-        except Exception as exc:
-            # Errors are part of the cached result: every later read re-raises this one.
-            data[key] = SlotState(error=exc)
-            raise
-        except BaseException:
-            # KeyboardInterrupt and friends are not the factory's answer: forget the attempt.
-            del data[key]
-            raise
-        data[key] = value
-        return value
+        return compute_once(self._data, key, key.name, lambda: factory(self))
 
     def seed(self, kind: builtins.type[Any], /, **values: Any) -> None:
         """Set the keys of an :class:`~event_core.EventKind` from keyword arguments.

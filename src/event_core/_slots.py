@@ -15,7 +15,7 @@ from typing import Any, Callable, Generic, Optional, TypeVar, Union, overload
 
 from typing_extensions import Protocol
 
-from ._context import EventContext, Slot, SlotState, active, no_context
+from ._context import MISSING, EventContext, Slot, SlotState, active, compute_once, no_context
 
 __all__ = ["Cached", "CachedBy", "Key", "Wook", "cached", "cached_by", "define_wook"]
 
@@ -151,19 +151,11 @@ class CachedBy(Generic[K, V]):
             if ctx is None:
                 raise no_context(f"{self._table.name}()")
         table = ctx.get_own(self._table)  # per event: a child event never reuses its parent's
-        try:
-            value = table[key]
-        except KeyError:
-            try:
-                value = self._fn(key, ctx)
-            except Exception as exc:
-                table[key] = SlotState(error=exc)
-                raise
-            table[key] = value
-            return value
-        if value.__class__ is SlotState:
-            raise value.error  # type: ignore[misc]
-        return value  # type: ignore[return-value]
+        value: Any = table.get(key, MISSING)
+        if value.__class__ is not SlotState:
+            return value  # type: ignore[no-any-return]
+        fn = self._fn
+        return compute_once(table, key, f"{self._table.name}({key!r})", lambda: fn(key, ctx))
 
     def __repr__(self) -> str:
         return f"<cached_by {self._table.name}>"
