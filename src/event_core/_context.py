@@ -458,7 +458,8 @@ class EventContext(Generic[S, E]):
     def _resolve(self, key: Slot[T], state: SlotState) -> T:
         if state is not MISSING:
             return self._on_missing(key)
-        _check_slot(key)
+        if key.__class__ not in _SLOT_CLASSES:
+            _check_slot(key)
         ctx: EventContext[Any, Any] = self
         while ctx._parent is not None and ctx._should_traverse_parent(key):
             ctx = ctx._parent

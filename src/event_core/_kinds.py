@@ -98,7 +98,8 @@ class EventKind:
         ctx: EventContext[dict[str, Any], dict[str, Any]] = EventContext(
             {"type": cls.__event_type__}, options, parent=active.get()
         )
-        ctx.seed(cls, **seeds)
+        if seeds:
+            ctx.seed(cls, **seeds)
         return EventRunner(ctx)
 
     def __init__(self) -> None:

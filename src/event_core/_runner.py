@@ -250,6 +250,9 @@ def _not_callable(fn: object) -> TypeError:
 
 async def _run_awaitable(ctx: EventContext[Any, Any], awaitable: Awaitable[R]) -> R:
     token = active.set(ctx)
+    # This frame outlives the run in any traceback kept after a failure or a cancellation
+    # (asyncio on 3.12 keeps the cancelled task's): it must not keep the event alive.
+    del ctx
     try:
         return await awaitable
     finally:
