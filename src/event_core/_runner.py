@@ -37,17 +37,13 @@ class _Entry:
     several of them at once (the pytest plugin) can reset them newest first.
     """
 
-    __slots__ = ("outer", "runner", "scope", "seq", "stack_token", "token")
+    __slots__ = ("runner", "scope", "seq", "stack_token", "token")
 
     def __init__(
-        self,
-        runner: EventRunner[Any, Any],
-        token: Token[EventContext[Any, Any] | None],
-        outer: _Entry | None,
+        self, runner: EventRunner[Any, Any], token: Token[EventContext[Any, Any] | None]
     ) -> None:
         self.runner = runner
         self.token = token
-        self.outer = outer
         self.seq = next(_sequence)
         self.stack_token: Token[_Entry | None] | None = None
         self.scope: AbstractContextManager[object] | None = None
@@ -160,7 +156,7 @@ class EventRunner(Generic[S, E]):
 
     def __enter__(self) -> EventContext[S, E]:
         ctx = self._ctx
-        entry = _Entry(self, active.set(ctx), _entries.get())
+        entry = _Entry(self, active.set(ctx))
         entry.stack_token = _entries.set(entry)
         _open.add(entry)
         injector = registry.installed if self._inject else None
