@@ -420,7 +420,6 @@ class EventContext(Generic[S, E]):
             return value  # type: ignore[no-any-return]
         if value is MISSING:
             _check_slot(key)
-            return self._on_missing(key)
         return self._on_missing(key)
 
     def set_own(self, key: Slot[T], value: T) -> T:

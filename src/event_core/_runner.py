@@ -162,7 +162,7 @@ class EventRunner(Generic[S, E]):
         injector = registry.installed if self._inject else None
         if injector is not None:
             try:
-                scope = injector.scope("Event:start", {"event_type": ctx.type})
+                scope = injector.scope(EVENT_START, {"event_type": ctx.type})
                 scope.__enter__()
             except BaseException:
                 self.__exit__(None, None, None)
@@ -206,6 +206,9 @@ class EventRunner(Generic[S, E]):
         return f"<EventRunner {self._ctx!r}>"
 
 
+# The name every run of a runner gives the injector, for `with_` and `scope` alike.
+EVENT_START = "Event:start"
+
 # Bound once: the runner's hot path then skips two attribute lookups per run.
 _activate = active.set
 _deactivate = active.reset
@@ -235,7 +238,7 @@ def _call_injected(
         return fn(*args, **kwargs)
     if not callable(fn):
         raise _not_callable(fn)
-    return injector.with_("Event:start", {"event_type": ctx.type}, lambda: fn(*args, **kwargs))
+    return injector.with_(EVENT_START, {"event_type": ctx.type}, lambda: fn(*args, **kwargs))
 
 
 def _not_callable(fn: object) -> TypeError:

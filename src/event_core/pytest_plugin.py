@@ -180,5 +180,6 @@ def _event_core_leak_check() -> Iterator[None]:
     close_entries(leaked)
     if leaked:
         _fail_leak(leaked)
-    elif not before and try_get_current() is not None:
-        pytest.fail(f"the test left an event context active: {try_get_current()!r}", pytrace=False)
+    still_active = try_get_current() if not before else None
+    if still_active is not None:
+        pytest.fail(f"the test left an event context active: {still_active!r}", pytrace=False)
