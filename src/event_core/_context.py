@@ -167,13 +167,21 @@ _SLOT_CLASSES: set[type] = {Slot}
 active: ContextVar[EventContext[Any, Any] | None] = ContextVar("event_core.current", default=None)
 
 
-def _check_event(event: object) -> tuple[dict[str, Any], str]:
-    if type(event) is not dict and not isinstance(event, Mapping):
+def checked_event(event: object) -> tuple[dict[str, Any], str]:
+    """A copy of ``event`` and its type, or the error that names what is wrong with it."""
+    # The common case first: a dict with a non-empty str type.
+    if event.__class__ is dict:
+        copy: dict[str, Any] = event.copy()  # type: ignore[attr-defined]
+        event_type = copy.get("type")
+        if event_type.__class__ is str and event_type:
+            return copy, event_type  # type: ignore[return-value]
+    elif isinstance(event, Mapping):
+        copy = dict(cast("Mapping[str, Any]", event))
+    else:
         raise TypeError(
             f"event must be a mapping with a non-empty str under 'type', "
             f"got {type(event).__name__}: {short_repr(event)}"
         )
-    copy = dict(cast("Mapping[str, Any]", event))
     event_type = copy.get("type")
     if event_type is None and "type" not in copy:
         raise ValueError(f"event has no 'type': {short_repr(copy)}; add e.g. 'type': 'JOB'")
@@ -186,10 +194,11 @@ def _check_event(event: object) -> tuple[dict[str, Any], str]:
     return copy, event_type
 
 
-def _check_options(options: object) -> Mapping[str, Any]:
+def checked_options(options: object) -> Mapping[str, Any]:
+    """``options`` as given (``{}`` for ``None``), or the error that names what is wrong."""
     if options is None:
         return {}
-    if type(options) is not dict and not isinstance(options, Mapping):
+    if options.__class__ is not dict and not isinstance(options, Mapping):
         raise TypeError(
             f"options must be a mapping or None, got {type(options).__name__}: "
             f"{short_repr(options)}"
@@ -249,24 +258,11 @@ class EventContext(Generic[S, E]):
         *,
         parent: EventContext[Any, Any] | None = None,
     ) -> None:
-        # Fast path for the common case, a dict with a str type; anything else goes through
-        # the checks that name the problem.
-        given: Any = event
-        if given.__class__ is dict:
-            event_copy: dict[str, Any] = given.copy()
-            event_type: Any = event_copy.get("type")
-            if event_type.__class__ is not str or not event_type:
-                event_copy, event_type = _check_event(event_copy)
-        else:
-            event_copy, event_type = _check_event(given)
-        if options is None:
-            options = {}
-        elif options.__class__ is not dict:
-            options = _check_options(options)
+        event_copy, event_type = checked_event(event)
         if parent is not None and not isinstance(parent, EventContext):
             raise TypeError(f"parent must be an EventContext or None, got {short_repr(parent)}")
         self._type: str = event_type
-        self._data: dict[Any, Any] = {"event": event_copy, "options": options}
+        self._data: dict[Any, Any] = {"event": event_copy, "options": checked_options(options)}
         self._parent: EventContext[Any, Any] | None = parent
         self._sections: dict[str, StoreSection] = {}
 
@@ -306,16 +302,17 @@ class EventContext(Generic[S, E]):
         except TypeError:  # unhashable: say which argument was wrong, below
             section = None
         if section is None:
-            if not isinstance(key, str):
-                raise TypeError(
-                    f"store key must be a str, got {type(key).__name__}: {short_repr(key)}"
-                )
-            # setdefault: two threads racing here still end up with one section object.
-            section = sections.setdefault(key, StoreSection(self._data, key))
+            section = self._new_section(key)
         held = self._data.get(key)
         if held is not None and held.__class__ is not dict:
             section.check()
         return section
+
+    def _new_section(self, key: str) -> StoreSection:
+        if not isinstance(key, str):
+            raise TypeError(f"store key must be a str, got {type(key).__name__}: {short_repr(key)}")
+        # setdefault: two threads racing here still end up with one section object.
+        return self._sections.setdefault(key, StoreSection(self._data, key))
 
     def get_store(self, key: str, default: Any = None) -> Any:
         """The top-level store entry ``key``, or ``default``."""
@@ -488,16 +485,10 @@ class EventContext(Generic[S, E]):
         keys: Mapping[str, Slot[Any]] | None = getattr(kind, "__event_keys__", None)
         if keys is None:
             raise TypeError(f"seed() takes an EventKind subclass, got {short_repr(kind)}")
-        data = self._data
-        if values.keys() <= keys.keys():
-            for attr, value in values.items():
-                data[keys[attr]] = value
-            return
         # checked before any write: a refused seed leaves the store unchanged
-        unknown = sorted(values.keys() - keys.keys())
-        raise TypeError(
-            f"{kind.__name__} has no key {unknown[0]!r}; its keys are: " + ", ".join(sorted(keys))
-        )
+        if not values.keys() <= keys.keys():
+            raise unknown_seed(kind, keys, values)
+        seed_slots(self._data, keys, values)
 
     def __repr__(self) -> str:
         try:
@@ -510,6 +501,43 @@ class EventContext(Generic[S, E]):
             )
         except Exception:  # repr never raises, even on a half-built subclass
             return f"<{type(self).__name__} at {id(self):#x}>"
+
+
+_new_object = object.__new__
+
+
+def new_context(
+    event: dict[str, Any],
+    event_type: str,
+    options: Mapping[str, Any],
+    parent: EventContext[Any, Any] | None,
+) -> EventContext[Any, Any]:
+    """An :class:`EventContext` of parts already checked (and copied): what runners make.
+
+    It skips ``__init__``, whose checks the caller has done: creating the context is part
+    of every event, and a class call with ``__init__`` costs a frame more than this.
+    """
+    ctx: EventContext[Any, Any] = _new_object(EventContext)
+    ctx._type = event_type  # pyright: ignore[reportPrivateUsage]
+    ctx._data = {"event": event, "options": options}  # pyright: ignore[reportPrivateUsage]
+    ctx._parent = parent  # pyright: ignore[reportPrivateUsage]
+    ctx._sections = {}  # pyright: ignore[reportPrivateUsage]
+    return ctx
+
+
+def seed_slots(
+    data: dict[Any, Any], keys: Mapping[str, Slot[Any]], values: Mapping[str, Any]
+) -> None:
+    """Store each of ``values`` under the slot that ``keys`` names it by."""
+    for attr, value in values.items():
+        data[keys[attr]] = value
+
+
+def unknown_seed(kind: type, keys: Mapping[str, Any], values: Mapping[str, Any]) -> TypeError:
+    unknown = sorted(values.keys() - keys.keys())
+    return TypeError(
+        f"{kind.__name__} has no key {unknown[0]!r}; its keys are: " + ", ".join(sorted(keys))
+    )
 
 
 def _check_slot(key: object) -> None:

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar, Optional, get_origin
 
-from ._context import EventContext, active
-from ._runner import EventRunner
+from ._context import active, checked_options, new_context, seed_slots, unknown_seed
+from ._runner import EventRunner, runner_of
 from ._slots import Key
 
 __all__ = ["EventKind"]
@@ -95,12 +95,14 @@ class EventKind:
         Raises:
             TypeError: a seed name is not a key of this kind.
         """
-        ctx: EventContext[dict[str, Any], dict[str, Any]] = EventContext(
-            {"type": cls.__event_type__}, options, parent=active.get()
-        )
+        event_type = cls.__event_type__
+        ctx = new_context({"type": event_type}, event_type, checked_options(options), active.get())
         if seeds:
-            ctx.seed(cls, **seeds)
-        return EventRunner(ctx)
+            try:
+                seed_slots(ctx.get_ctx(), cls.__event_keys__, seeds)
+            except KeyError:
+                raise unknown_seed(cls, cls.__event_keys__, seeds) from None
+        return runner_of(ctx)
 
     def __init__(self) -> None:
         raise TypeError(

@@ -20,7 +20,16 @@ from typing import Any, Callable, Generic, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
-from ._context import E, EventContext, S, active, short_repr
+from ._context import (
+    E,
+    EventContext,
+    S,
+    active,
+    checked_event,
+    checked_options,
+    new_context,
+    short_repr,
+)
 from ._errors import EventContextError
 from ._injector import registry
 
@@ -285,9 +294,8 @@ def create_event_context(
 
     .. versionadded:: 0.1.0
     """
-    ctx: EventContext[dict[str, Any], dict[str, Any]] = EventContext(
-        event, options, parent=active.get()
-    )
+    event_copy, event_type = checked_event(event)
+    ctx = new_context(event_copy, event_type, checked_options(options), active.get())
     if sections:
         for reserved in ("event", "options"):
             if reserved in sections:
@@ -295,7 +303,18 @@ def create_event_context(
                     f"a store section cannot be named {reserved!r}: it holds the {reserved}"
                 )
         ctx.get_ctx().update(sections)
-    return EventRunner(ctx)
+    return runner_of(ctx)
+
+
+_new_object = object.__new__
+
+
+def runner_of(ctx: EventContext[Any, Any]) -> EventRunner[Any, Any]:
+    """The runner of a new event's context: what ``EventRunner(ctx)`` makes, minus a frame."""
+    runner: EventRunner[Any, Any] = _new_object(EventRunner)
+    runner._ctx = ctx  # pyright: ignore[reportPrivateUsage]
+    runner._inject = True  # pyright: ignore[reportPrivateUsage]
+    return runner
 
 
 def run(ctx: EventContext[Any, Any], fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
