@@ -88,16 +88,10 @@ MISSING = SlotState()
 _computing: dict[int, SlotState] = {}
 
 
-def _computing_marker() -> SlotState:
-    ident = get_ident()
-    marker = _computing.get(ident)
-    if marker is None:
-        marker = _computing.setdefault(ident, SlotState(thread=ident))
-    return marker
-
-
-def compute_once(store: dict[Any, Any], key: object, name: str, compute: Callable[[], T]) -> T:
-    """``store[key]``, computed by ``compute()`` once even when threads race for it.
+def compute_once(
+    store: dict[Any, Any], key: object, name: str, factory: Callable[..., T], *args: Any
+) -> T:
+    """``store[key]``, computed by ``factory(*args)`` once even when threads race for it.
 
     The first thread to find the key missing stores its marker with ``setdefault`` (atomic)
     and computes; the others wait for its result. An ``Exception`` is stored as the result
@@ -110,11 +104,14 @@ def compute_once(store: dict[Any, Any], key: object, name: str, compute: Callabl
         if found.__class__ is not SlotState:
             return found  # type: ignore[no-any-return]
         if found is MISSING:
-            marker = _computing_marker()
+            ident = get_ident()
+            marker = _computing.get(ident)
+            if marker is None:
+                marker = _computing.setdefault(ident, SlotState(thread=ident))
             if store.setdefault(key, marker) is not marker:
                 continue  # another thread got there first: look at what it stored
             try:
-                value = compute()
+                value = factory(*args)
             except Exception as exc:
                 store[key] = SlotState(error=exc)
                 raise
@@ -474,7 +471,7 @@ class EventContext(Generic[S, E]):
                 f'Key "{key.name}" is not set in {self!r}: call ctx.set(key, value) or seed it '
                 "when creating the context"
             )
-        return compute_once(self._data, key, key.name, lambda: factory(self))
+        return compute_once(self._data, key, key.name, factory, self)
 
     def seed(self, kind: builtins.type[Any], /, **values: Any) -> None:
         """Set the keys of an :class:`~event_core.EventKind` from keyword arguments.

@@ -154,8 +154,7 @@ class CachedBy(Generic[K, V]):
         value: Any = table.get(key, MISSING)
         if value.__class__ is not SlotState:
             return value  # type: ignore[no-any-return]
-        fn = self._fn
-        return compute_once(table, key, f"{self._table.name}({key!r})", lambda: fn(key, ctx))
+        return compute_once(table, key, f"{self._table.name}({key!r})", self._fn, key, ctx)
 
     def __repr__(self) -> str:
         return f"<cached_by {self._table.name}>"
