@@ -96,7 +96,8 @@ class EventKind:
             TypeError: a seed name is not a key of this kind.
         """
         event_type = cls.__event_type__
-        ctx = new_context({"type": event_type}, event_type, checked_options(options), active.get())
+        options = {} if options is None else checked_options(options)
+        ctx = new_context({"type": event_type}, event_type, options, active.get())
         if seeds:
             try:
                 seed_slots(ctx.get_ctx(), cls.__event_keys__, seeds)

@@ -295,7 +295,8 @@ def create_event_context(
     .. versionadded:: 0.1.0
     """
     event_copy, event_type = checked_event(event)
-    ctx = new_context(event_copy, event_type, checked_options(options), active.get())
+    options = {} if options is None else checked_options(options)
+    ctx = new_context(event_copy, event_type, options, active.get())
     if sections:
         for reserved in ("event", "options"):
             if reserved in sections:
