@@ -117,7 +117,8 @@ def create_job_context(
             f"create_job_context() data must be a mapping with 'job_id' and 'input', "
             f"got {type(data).__name__}"
         )
-    runner: EventRunner[Any, Any] = create_event_context({**data, "type": "JOB"}, options)
+    # {**data, "type": "JOB"}, spelt as the one call that builds it without a temporary dict
+    runner: EventRunner[Any, Any] = create_event_context(dict(data, type="JOB"), options)
     return runner
 
 
@@ -133,7 +134,7 @@ def use_job_context() -> JobContext:
 
 
 _STATUS_SET = frozenset(JOB_STATUSES)
-_METADATA_TYPES = frozenset((str, int, float))
+_METADATA_TYPES = frozenset((str, int, float))  # exact types: one set lookup, no MRO walk
 _TupleT = TypeVar("_TupleT", bound=tuple)  # type: ignore[type-arg]
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ def use_job_metadata() -> JobMetadata:
     def set_metadata(key: str, value: MetadataValue) -> MetadataValue:
         if not isinstance(key, str):
             raise TypeError(f"job metadata key must be a str, got {type(key).__name__}: {key!r}")
-        if not isinstance(value, (str, int, float)):
+        if value.__class__ not in _METADATA_TYPES and not isinstance(value, (str, int, float)):
             raise TypeError(
                 f"job metadata {key!r} must be a str, int or float, "
                 f"got {type(value).__name__}: {value!r}"
