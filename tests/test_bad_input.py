@@ -20,8 +20,10 @@ from event_core import (
     NoEventContextError,
     NoParentContextError,
     bind,
+    cached_by,
     create_event_context,
     current,
+    define_wook,
     replace_context_injector,
     reset_context_injector,
     run,
@@ -57,6 +59,18 @@ Action = Callable[[Optional[EventContext[Any, Any]]], object]
 def _ctx(ctx: Optional[EventContext[Any, Any]]) -> EventContext[Any, Any]:
     assert ctx is not None
     return ctx
+
+
+def _greeting(ctx: EventContext[Any, Any]) -> str:
+    return "hello " + ctx.type
+
+
+_use_greeting = define_wook(_greeting)
+
+
+@cached_by
+def _header(name: str, ctx: EventContext[Any, Any]) -> str:
+    return name
 
 
 def _set_section_value(ctx: Optional[EventContext[Any, Any]]) -> None:
@@ -407,6 +421,21 @@ CASES = [
         lambda c: Http.create_context(nope=1),
         TypeError,
         "Http has no key 'nope'",
+    ),
+    # -- a composable of define_wook or cached_by given something else than an event context
+    case(
+        "wook-ctx-not-a-context",
+        "TEST",
+        lambda c: _use_greeting(ctx={"type": "TEST"}),  # type: ignore[arg-type]
+        TypeError,
+        "_greeting\\(\\) takes an EventContext as ctx .* got dict",
+    ),
+    case(
+        "cached-by-ctx-not-a-context",
+        "TEST",
+        lambda c: _header("accept", "ctx"),  # type: ignore[arg-type]
+        TypeError,
+        "_header\\(\\) takes an EventContext as ctx .* got str: 'ctx'",
     ),
     # -- the injector registry
     case(
