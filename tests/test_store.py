@@ -227,6 +227,56 @@ class TestGetSetHasDelete:
         assert section.value == {}
 
 
+class _RacingStore(dict[Any, Any]):
+    """A store where another writer makes the section between a read and the next write,
+    as a thread of the same event can: the second get() that finds nothing (the one just
+    before the section is made) runs ``meanwhile`` right after its read."""
+
+    def __init__(self, meanwhile: Callable[[dict[Any, Any]], None]) -> None:
+        super().__init__()
+        self._meanwhile = meanwhile
+        self.misses = 0
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = super().get(key, default)
+        if found is None:
+            self.misses += 1
+            if self.misses == 2:
+                self._meanwhile(self)
+        return found
+
+
+class TestFirstWriteRace:
+    """Two writers making the same section at once share one dict: no entry is lost."""
+
+    def _other_writer(self, store: dict[Any, Any]) -> None:
+        # writes as the other thread would, on the plain dict (no interleaving of its own)
+        section = dict.get(store, "job")
+        if section is None:
+            section = dict.setdefault(store, "job", {})
+        section["theirs"] = 1
+
+    def test_set(self) -> None:
+        """set() on a missing section keeps what another writer stored meanwhile."""
+        store = _RacingStore(self._other_writer)
+        StoreSection(store, "job").set("mine", 2)
+        assert store.misses == 2
+        assert dict.get(store, "job") == {"theirs": 1, "mine": 2}
+
+    def test_init(self) -> None:
+        """init() on a missing section keeps what another writer stored meanwhile."""
+        store = _RacingStore(self._other_writer)
+        assert StoreSection(store, "job").init("mine", lambda: 2) == 2
+        assert store.misses == 2
+        assert dict.get(store, "job") == {"theirs": 1, "mine": 2}
+
+    def test_explicit_none_section_is_replaced(self) -> None:
+        """A section stored as None counts as absent: the first write replaces it."""
+        ctx = create_event_context({"type": "JOB"}, None, job=None).context
+        ctx.store("job").set("k", 1)
+        assert ctx.get_ctx()["job"] == {"k": 1}
+
+
 class TestNonDictSection:
     OPS: ClassVar[dict[str, Callable[[StoreSection], Any]]] = {
         "value": lambda s: s.value,

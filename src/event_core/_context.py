@@ -302,17 +302,16 @@ class EventContext(Generic[S, E]):
         except TypeError:  # unhashable: say which argument was wrong, below
             section = None
         if section is None:
-            section = self._new_section(key)
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"store key must be a str, got {type(key).__name__}: {short_repr(key)}"
+                )
+            # setdefault: two threads racing here still end up with one section object.
+            section = sections.setdefault(key, StoreSection(self._data, key))
         held = self._data.get(key)
         if held is not None and held.__class__ is not dict:
             section.check()
         return section
-
-    def _new_section(self, key: str) -> StoreSection:
-        if not isinstance(key, str):
-            raise TypeError(f"store key must be a str, got {type(key).__name__}: {short_repr(key)}")
-        # setdefault: two threads racing here still end up with one section object.
-        return self._sections.setdefault(key, StoreSection(self._data, key))
 
     def get_store(self, key: str, default: Any = None) -> Any:
         """The top-level store entry ``key``, or ``default``."""

@@ -85,9 +85,15 @@ class StoreSection:
         if section.__class__ is dict:
             return cast("dict[str, Any]", section)
         if section is None:
-            new: dict[str, Any] = {}
-            data[self._name] = new
-            return new
+            # setdefault: threads of one event making the section at once share one dict,
+            # so that neither loses the entry it writes.
+            section = data.setdefault(self._name, {})
+            if section is None:  # the store holds None under this name: replace it
+                new: dict[str, Any] = {}
+                data[self._name] = new
+                return new
+            if section.__class__ is dict:
+                return cast("dict[str, Any]", section)
         return self._checked(section)
 
     def init(self, key: str, factory: Callable[[], V]) -> V:
