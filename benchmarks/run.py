@@ -7,6 +7,7 @@ Usage::
     python benchmarks/run.py --smoke    # correctness checks and one iteration of everything
     python benchmarks/run.py --memory   # tracemalloc over 1,000,000 events per event-core API
     python benchmarks/run.py --profile  # cProfile of the event-core workloads, per event
+    python benchmarks/run.py --only breakdown  # where a seed-API event's time goes
 
 Why an in-process harness rather than pyperf's worker processes: the question is how
 event-core compares with a bare ``ContextVar`` and with its peers, so every implementation
@@ -48,10 +49,14 @@ from typing import Any, NamedTuple, Optional
 if not __package__:  # run as a script (`python benchmarks/run.py`): find the package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import breakdown
 from benchmarks import workloads as wl
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_JSON = RESULTS / "latest.json"
+
+#: What a run times (``--only`` picks some): the workloads, the seed breakdown, the primitives.
+GROUPS = ("sync", "async", "breakdown", "primitives")
 
 # Targets of issue 4 (ratios of medians to the floor's, sync workload).
 SEED_LIMIT = 3.0
@@ -192,6 +197,10 @@ def sync_items() -> list[Item]:
 
 def async_items(loop: asyncio.AbstractEventLoop, tasks: int) -> list[Item]:
     return [Item(w.name, w.label, _async_timer(w, loop, tasks), tasks) for w in wl.ASYNC]
+
+
+def breakdown_items() -> list[Item]:
+    return [Item(step.key, step.adds, _sync_timer(step.run)) for step in breakdown.STEPS]
 
 
 def primitive_items() -> list[Item]:
@@ -349,6 +358,19 @@ def async_report(stats: dict[str, Stats]) -> tuple[str, list[Target]]:
     return table, targets
 
 
+def breakdown_report(stats: dict[str, Stats]) -> str:
+    """Each step's median, what it adds to the step before (paired), its share of the seed's."""
+    steps = list(stats.values())
+    seed = steps[-1]
+    rows = []
+    for before, step in zip([None, *steps], steps):
+        added = step.median if before is None else _paired(step, before, _difference)
+        rows.append(
+            [step.label, f"{step.median:,.0f}", f"{added:+,.0f}", f"{added / seed.median:.0%}"]
+        )
+    return _table(["step (each adds to the one above)", "median ns", "adds ns", "of seed"], rows)
+
+
 def primitives_report(stats: dict[str, Stats]) -> str:
     empty = next(iter(stats.values())).median  # the empty loop comes first
     dict_net = stats[wl.PRIMITIVES[1].name].median - empty
@@ -413,6 +435,7 @@ def run_checks(loop: asyncio.AbstractEventLoop) -> dict[str, Optional[str]]:
         errors[f"sync/{sync.name}"] = _error_of(lambda w=sync: wl.check_sync(w))
     for async_ in wl.ASYNC:
         errors[f"async/{async_.name}"] = _error_of(lambda w=async_: wl.check_async(w, loop))
+    errors["breakdown/direct"] = _error_of(breakdown.check)
     return errors
 
 
@@ -463,6 +486,14 @@ def bench(
             print(table)
             results["async"] = {k: s.as_json() for k, s in stats.items()}
             targets += found
+        if "breakdown" in groups:
+            stats = measure(breakdown_items(), settings, settings.repeats)
+            print(
+                f"\nWhere a seed-API event's time goes: ns per event over {settings.repeats} "
+                "rounds, the seed workload built up step by step"
+            )
+            print(breakdown_report(stats))
+            results["breakdown"] = {k: s.as_json() for k, s in stats.items()}
         if "primitives" in groups:
             stats = measure(primitive_items(), settings, settings.repeats)
             print(
@@ -487,7 +518,7 @@ def smoke() -> dict[str, Optional[str]]:
 
     Returns each check's error (``None`` when it passed); raises if the harness itself fails.
     """
-    results = bench(SMOKE, ("sync", "async", "primitives"), ["--smoke"], smoke=True)
+    results = bench(SMOKE, GROUPS, ["--smoke"], smoke=True)
     return results["checks"]  # type: ignore[no-any-return]
 
 
@@ -602,7 +633,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=("sync", "async", "primitives"),
+        choices=GROUPS,
         help="time only this group (repeatable)",
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
@@ -637,7 +668,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if v is not None
         }
     )
-    results = bench(settings, args.only or ("sync", "async", "primitives"), argv)
+    results = bench(settings, args.only or GROUPS, argv)
     if any(results["checks"].values()):
         return 1
     _write(args.json, results)

@@ -81,10 +81,24 @@ class TestSmoke:
         """Each async implementation keeps concurrent events apart and correct."""
         assert smoke.check(f"async/{name}") == "ok"
 
+    def test_breakdown_does_the_workload(self, smoke: Smoke) -> None:
+        """The breakdown's step that does the whole workload without composables is correct."""
+        assert smoke.check("breakdown/direct") == "ok"
+
+    def test_breakdown_steps_end_with_the_seed_workload(self, bench: ModuleType) -> None:
+        """Each step runs events of the JOB workload; the last one is the seed workload."""
+        steps = bench.breakdown.STEPS
+        seed = next(w for w in bench.wl.SYNC if w.name == "seed")
+        assert [step.key for step in steps][-1] == "seed"
+        assert steps[-1].run is seed.run
+        for step in steps:
+            assert step.run(2) == bench.wl.EXPECTED_OUT
+
     def test_smoke_runs_the_whole_harness(self, smoke: Smoke) -> None:
         """The smoke pass exits 0 after timing every group once and printing every table."""
         assert smoke.exit_code == 0, smoke.output
-        for title in ("Sync JOB workload", "Async JOB workload", "Primitives", "Targets"):
+        titles = ("Sync JOB workload", "Async JOB workload", "Where a seed-API event's time")
+        for title in (*titles, "Primitives", "Targets"):
             assert title in smoke.output
         assert "wrote " not in smoke.output  # a smoke pass leaves no results behind
 
