@@ -466,42 +466,45 @@ def bench(
             print("smoke: one iteration of everything; the timings below mean nothing")
         results: dict[str, Any] = {"meta": _meta(settings, argv), "checks": errors}
         targets: list[Target] = []
-        if "sync" in groups:
-            stats = measure(sync_items(), settings, settings.repeats)
-            table, found = sync_report(stats)
-            print(
-                f"\nSync JOB workload: ns per event over {settings.repeats} rounds; x floor: "
-                "ratio of medians; paired: median of the per-round ratios"
-            )
-            print(table)
-            results["sync"] = {k: s.as_json() for k, s in stats.items()}
-            targets += found
-        if "async" in groups:
-            stats = measure(async_items(loop, settings.tasks), settings, settings.async_repeats)
-            table, found = async_report(stats)
-            print(
-                f"\nAsync JOB workload: {settings.tasks} concurrent tasks with 5 awaits each; ns "
-                f"per event over {settings.async_repeats} rounds; overheads paired per round"
-            )
-            print(table)
-            results["async"] = {k: s.as_json() for k, s in stats.items()}
-            targets += found
-        if "breakdown" in groups:
-            stats = measure(breakdown_items(), settings, settings.repeats)
-            print(
-                f"\nWhere a seed-API event's time goes: ns per event over {settings.repeats} "
-                "rounds, the seed workload built up step by step"
-            )
-            print(breakdown_report(stats))
-            results["breakdown"] = {k: s.as_json() for k, s in stats.items()}
-        if "primitives" in groups:
-            stats = measure(primitive_items(), settings, settings.repeats)
-            print(
-                f"\nPrimitives: ns per operation over {settings.repeats} rounds (median); "
-                "net: minus the empty loop"
-            )
-            print(primitives_report(stats))
-            results["primitives"] = {k: s.as_json() for k, s in stats.items()}
+        reps, tasks = settings.repeats, settings.tasks
+        timed = {
+            "sync": (
+                sync_items,
+                reps,
+                f"Sync JOB workload: ns per event over {reps} rounds; x floor: ratio of "
+                "medians; paired: median of the per-round ratios",
+                sync_report,
+            ),
+            "async": (
+                lambda: async_items(loop, tasks),
+                settings.async_repeats,
+                f"Async JOB workload: {tasks} concurrent tasks with 5 awaits each; ns per event "
+                f"over {settings.async_repeats} rounds; overheads paired per round",
+                async_report,
+            ),
+            "breakdown": (
+                breakdown_items,
+                reps,
+                f"Where a seed-API event's time goes: ns per event over {reps} rounds, the "
+                "seed workload built up step by step",
+                lambda stats: (breakdown_report(stats), []),
+            ),
+            "primitives": (
+                primitive_items,
+                reps,
+                f"Primitives: ns per operation over {reps} rounds (median); net: minus the "
+                "empty loop",
+                lambda stats: (primitives_report(stats), []),
+            ),
+        }
+        for group in GROUPS:
+            if group in groups:
+                items, repeats, title, report = timed[group]
+                stats = measure(items(), settings, repeats)
+                table, found = report(stats)
+                print(f"\n{title}\n{table}")
+                results[group] = {k: s.as_json() for k, s in stats.items()}
+                targets += found
         if targets:
             print("\nTargets (issue 4)")
             for target in targets:
