@@ -159,8 +159,8 @@ class CachedBy(Generic[K, V]):
             ctx = active.get()
             if ctx is None:
                 raise no_context(f"{self._table.name}()")
-        # ctx.get_own(self._table), read in place when the table exists: the common case
-        # table per event: a child event never reuses its parent's
+        # ctx.get_own(self._table), read in place when the table exists (the common case).
+        # One table per event, not get(): a child event never reuses its parent's values.
         try:
             table: Any = ctx._data.get(self._table, MISSING)  # pyright: ignore[reportPrivateUsage]
         except AttributeError:
