@@ -244,15 +244,15 @@ def define_wook(factory: Callable[[EventContext[Any, Any]], Any], /) -> Wook[Any
             ctx = active.get()
             if ctx is None:
                 raise no_context(f"{slot.name}()")
-        # ctx.get(slot) with its common case, already computed in this event, read in place:
-        # a composable is called many times per event, and this saves a call each time.
+        # ctx.get(slot), its first lookup done here: a value computed in this event already is
+        # the common case (a composable is called many times per event), and a call less.
         try:
             value: Any = ctx._data.get(slot, MISSING)  # pyright: ignore[reportPrivateUsage]
         except AttributeError:
             raise not_a_context(f"{slot.name}()", ctx) from None
         if value.__class__ is not SlotState:
             return value
-        return ctx.get(slot)
+        return ctx._resolve(slot, value)  # pyright: ignore[reportPrivateUsage]
 
     functools.update_wrapper(wook, factory)
     return wook
