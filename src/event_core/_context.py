@@ -487,7 +487,9 @@ class EventContext(Generic[S, E]):
         # checked before any write: a refused seed leaves the store unchanged
         if not values.keys() <= keys.keys():
             raise unknown_seed(kind, keys, values)
-        seed_slots(self._data, keys, values)
+        data = self._data
+        for attr, value in values.items():
+            data[keys[attr]] = value
 
     def __repr__(self) -> str:
         try:
@@ -510,26 +512,26 @@ def new_context(
     event_type: str,
     options: Mapping[str, Any],
     parent: EventContext[Any, Any] | None,
+    keys: Mapping[str, Slot[Any]] | None = None,
+    seeds: Mapping[str, Any] | None = None,
 ) -> EventContext[Any, Any]:
     """An :class:`EventContext` of parts already checked (and copied): what runners make.
 
     It skips ``__init__``, whose checks the caller has done: creating the context is part
     of every event, and a class call with ``__init__`` costs a frame more than this.
+    ``seeds`` set the slots that ``keys`` names them by (an :class:`~event_core.EventKind`'s
+    keys); an unknown name raises ``KeyError`` for the caller to explain.
     """
     ctx: EventContext[Any, Any] = _new_object(EventContext)
     ctx._type = event_type  # pyright: ignore[reportPrivateUsage]
-    ctx._data = {"event": event, "options": options}  # pyright: ignore[reportPrivateUsage]
+    data: dict[Any, Any] = {"event": event, "options": options}
+    if seeds:
+        for attr, value in seeds.items():
+            data[keys[attr]] = value  # type: ignore[index]
+    ctx._data = data  # pyright: ignore[reportPrivateUsage]
     ctx._parent = parent  # pyright: ignore[reportPrivateUsage]
     ctx._sections = {}  # pyright: ignore[reportPrivateUsage]
     return ctx
-
-
-def seed_slots(
-    data: dict[Any, Any], keys: Mapping[str, Slot[Any]], values: Mapping[str, Any]
-) -> None:
-    """Store each of ``values`` under the slot that ``keys`` names it by."""
-    for attr, value in values.items():
-        data[keys[attr]] = value
 
 
 def unknown_seed(kind: type, keys: Mapping[str, Any], values: Mapping[str, Any]) -> TypeError:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar, Optional, get_origin
 
-from ._context import active, checked_options, new_context, seed_slots, unknown_seed
+from ._context import active, checked_options, new_context, unknown_seed
 from ._runner import EventRunner, runner_of
 from ._slots import Key
 
@@ -97,12 +97,11 @@ class EventKind:
         """
         event_type = cls.__event_type__
         options = {} if options is None else checked_options(options)
-        ctx = new_context({"type": event_type}, event_type, options, active.get())
-        if seeds:
-            try:
-                seed_slots(ctx.get_ctx(), cls.__event_keys__, seeds)
-            except KeyError:
-                raise unknown_seed(cls, cls.__event_keys__, seeds) from None
+        keys = cls.__event_keys__
+        try:
+            ctx = new_context({"type": event_type}, event_type, options, active.get(), keys, seeds)
+        except KeyError:
+            raise unknown_seed(cls, keys, seeds) from None
         return runner_of(ctx)
 
     def __init__(self) -> None:
