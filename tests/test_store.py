@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, ClassVar
 
 import pytest
@@ -229,52 +230,65 @@ class TestGetSetHasDelete:
 
 class _RacingStore(dict[Any, Any]):
     """A store where another writer makes the section between a read and the next write,
-    as a thread of the same event can: the second get() that finds nothing (the one just
-    before the section is made) runs ``meanwhile`` right after its read."""
+    as a thread of the same event can: the ``at``-th get() that finds nothing runs
+    ``meanwhile`` right after its read."""
 
-    def __init__(self, meanwhile: Callable[[dict[Any, Any]], None]) -> None:
+    def __init__(self, meanwhile: Callable[[dict[Any, Any]], None], at: int) -> None:
         super().__init__()
         self._meanwhile = meanwhile
+        self._at = at
         self.misses = 0
+        self.interleaved = False
 
     def get(self, key: Any, default: Any = None) -> Any:
         found = super().get(key, default)
         if found is None:
             self.misses += 1
-            if self.misses == 2:
+            if self.misses == self._at:
+                self.interleaved = True
                 self._meanwhile(self)
         return found
+
+
+def _other_writer(store: dict[Any, Any]) -> None:
+    # writes as the other thread would, on the plain dict (no interleaving of its own)
+    section = dict.get(store, "job")
+    if section is None:
+        section = dict.setdefault(store, "job", {})
+    section["theirs"] = 1
 
 
 class TestFirstWriteRace:
     """Two writers making the same section at once share one dict: no entry is lost."""
 
-    def _other_writer(self, store: dict[Any, Any]) -> None:
-        # writes as the other thread would, on the plain dict (no interleaving of its own)
-        section = dict.get(store, "job")
-        if section is None:
-            section = dict.setdefault(store, "job", {})
-        section["theirs"] = 1
-
-    def test_set(self) -> None:
+    @pytest.mark.parametrize("at", [1, 2])
+    def test_set(self, at: int) -> None:
         """set() on a missing section keeps what another writer stored meanwhile."""
-        store = _RacingStore(self._other_writer)
+        store = _RacingStore(_other_writer, at)
         StoreSection(store, "job").set("mine", 2)
-        assert store.misses == 2
+        assert store.interleaved
         assert dict.get(store, "job") == {"theirs": 1, "mine": 2}
 
     def test_init(self) -> None:
         """init() on a missing section keeps what another writer stored meanwhile."""
-        store = _RacingStore(self._other_writer)
+        store = _RacingStore(_other_writer, 1)
         assert StoreSection(store, "job").init("mine", lambda: 2) == 2
-        assert store.misses == 2
+        assert store.interleaved
         assert dict.get(store, "job") == {"theirs": 1, "mine": 2}
 
     def test_explicit_none_section_is_replaced(self) -> None:
         """A section stored as None counts as absent: the first write replaces it."""
-        ctx = create_event_context({"type": "JOB"}, None, job=None).context
-        ctx.store("job").set("k", 1)
-        assert ctx.get_ctx()["job"] == {"k": 1}
+        for write in (lambda s: s.set("k", 1), lambda s: s.init("k", lambda: 1)):
+            ctx = create_event_context({"type": "JOB"}, None, job=None).context
+            write(ctx.store("job"))
+            assert ctx.get_ctx()["job"] == {"k": 1}
+
+    def test_first_hook_calls_share_one_hook(self) -> None:
+        """hook() makes its table on first use; racing first calls still get one hook."""
+        section = create_event_context({"type": "JOB"}).context.store("job")
+        with ThreadPoolExecutor(8) as pool:
+            hooks = list(pool.map(lambda _: section.hook("k"), range(64)))
+        assert all(hook is hooks[0] for hook in hooks)
 
 
 class TestNonDictSection:

@@ -7,12 +7,14 @@ the cost is one dict lookup, and the common case (a real ``dict``) is one identi
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Generic, TypeVar, cast
 
 __all__ = ["StoreHook", "StoreSection"]
 
 V = TypeVar("V")
 _ABSENT: Any = object()
+_hooks_made = threading.Lock()
 
 
 class StoreSection:
@@ -38,7 +40,8 @@ class StoreSection:
     def __init__(self, data: dict[Any, Any], name: str) -> None:
         self._data = data
         self._name = name
-        self._hooks: dict[str, StoreHook[Any]] = {}
+        # made by the first hook() call: most sections never have a hook
+        self._hooks: dict[str, StoreHook[Any]] | None = None
 
     @property
     def name(self) -> str:
@@ -106,7 +109,12 @@ class StoreSection:
         if section.__class__ is not dict:
             if section is None:
                 created: V = factory()
-                return self._section().setdefault(key, created)  # type: ignore[no-any-return]
+                # The section's first write makes it; setdefault keeps what a racing thread
+                # of the same event made meanwhile.
+                section = self._data.setdefault(self._name, {})
+                if section.__class__ is not dict:  # None stored, or another type: the slow way
+                    section = self._section()
+                return section.setdefault(key, created)  # type: ignore[no-any-return]
             section = self._checked(section)
         # get() with a sentinel rather than try/except: a miss is as common as a hit here
         # (every init of a new event), and raising KeyError costs more than the lookup.
@@ -157,6 +165,11 @@ class StoreSection:
     def hook(self, key: str) -> StoreHook[Any]:
         """A :class:`StoreHook` bound to ``key``, the same object on every call."""
         hooks = self._hooks
+        if hooks is None:
+            with _hooks_made:  # threads racing here must end up with one dict of hooks
+                hooks = self._hooks
+                if hooks is None:
+                    hooks = self._hooks = {}
         hook = hooks.get(key)
         if hook is None:
             hook = hooks.setdefault(key, StoreHook(self, key))
