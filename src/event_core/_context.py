@@ -463,6 +463,9 @@ class EventContext(Generic[S, E]):
                 return value  # type: ignore[no-any-return]
             if value is not MISSING:
                 return ctx._on_missing(key)
+        factory = key.factory
+        if factory is not None:  # a cached slot found nowhere: compute it here (_on_missing)
+            return compute_once(self._data, key, key.name, factory, self)
         return self._on_missing(key)
 
     def _on_missing(self, key: Slot[T]) -> T:
