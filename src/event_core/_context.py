@@ -464,7 +464,7 @@ class EventContext(Generic[S, E]):
             if value is not MISSING:
                 return ctx._on_missing(key)
         factory = key.factory
-        if factory is not None:  # a cached slot found nowhere: compute it here (_on_missing)
+        if factory is not None:  # a cached slot found nowhere: computed here, as _on_missing does
             return compute_once(self._data, key, key.name, factory, self)
         return self._on_missing(key)
 
