@@ -229,25 +229,34 @@ class TestGetSetHasDelete:
 
 
 class _RacingStore(dict[Any, Any]):
-    """A store where another writer makes the section between a read and the next write,
-    as a thread of the same event can: the ``at``-th get() that finds nothing runs
-    ``meanwhile`` right after its read."""
+    """A store where another writer makes the section at the worst moment, as a thread of
+    the same event can: ``"read"`` right after the first read that finds no section,
+    ``"write"`` right before the write that makes it (setdefault or assignment)."""
 
-    def __init__(self, meanwhile: Callable[[dict[Any, Any]], None], at: int) -> None:
+    def __init__(self, meanwhile: Callable[[dict[Any, Any]], None], when: str) -> None:
         super().__init__()
         self._meanwhile = meanwhile
-        self._at = at
-        self.misses = 0
+        self._when = when
         self.interleaved = False
+
+    def _interleave(self, when: str) -> None:
+        if self._when == when and not self.interleaved:
+            self.interleaved = True
+            self._meanwhile(self)
 
     def get(self, key: Any, default: Any = None) -> Any:
         found = super().get(key, default)
         if found is None:
-            self.misses += 1
-            if self.misses == self._at:
-                self.interleaved = True
-                self._meanwhile(self)
+            self._interleave("read")
         return found
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._interleave("write")
+        return super().setdefault(key, default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._interleave("write")
+        super().__setitem__(key, value)
 
 
 def _other_writer(store: dict[Any, Any]) -> None:
@@ -261,17 +270,18 @@ def _other_writer(store: dict[Any, Any]) -> None:
 class TestFirstWriteRace:
     """Two writers making the same section at once share one dict: no entry is lost."""
 
-    @pytest.mark.parametrize("at", [1, 2])
-    def test_set(self, at: int) -> None:
+    @pytest.mark.parametrize("when", ["read", "write"])
+    def test_set(self, when: str) -> None:
         """set() on a missing section keeps what another writer stored meanwhile."""
-        store = _RacingStore(_other_writer, at)
+        store = _RacingStore(_other_writer, when)
         StoreSection(store, "job").set("mine", 2)
         assert store.interleaved
         assert dict.get(store, "job") == {"theirs": 1, "mine": 2}
 
-    def test_init(self) -> None:
+    @pytest.mark.parametrize("when", ["read", "write"])
+    def test_init(self, when: str) -> None:
         """init() on a missing section keeps what another writer stored meanwhile."""
-        store = _RacingStore(_other_writer, 1)
+        store = _RacingStore(_other_writer, when)
         assert StoreSection(store, "job").init("mine", lambda: 2) == 2
         assert store.interleaved
         assert dict.get(store, "job") == {"theirs": 1, "mine": 2}

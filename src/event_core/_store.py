@@ -84,19 +84,15 @@ class StoreSection:
     def _section(self) -> dict[str, Any]:
         """The section dict, created empty if missing (for writes)."""
         data = self._data
-        section = data.get(self._name)
+        # setdefault: threads of one event making the section at once share one dict, so
+        # that neither loses the entry it writes.
+        section = data.setdefault(self._name, {})
         if section.__class__ is dict:
             return cast("dict[str, Any]", section)
-        if section is None:
-            # setdefault: threads of one event making the section at once share one dict,
-            # so that neither loses the entry it writes.
-            section = data.setdefault(self._name, {})
-            if section is None:  # the store holds None under this name: replace it
-                new: dict[str, Any] = {}
-                data[self._name] = new
-                return new
-            if section.__class__ is dict:
-                return cast("dict[str, Any]", section)
+        if section is None:  # the store holds None under this name: replace it
+            new: dict[str, Any] = {}
+            data[self._name] = new
+            return new
         return self._checked(section)
 
     def init(self, key: str, factory: Callable[[], V]) -> V:
@@ -109,12 +105,7 @@ class StoreSection:
         if section.__class__ is not dict:
             if section is None:
                 created: V = factory()
-                # The section's first write makes it; setdefault keeps what a racing thread
-                # of the same event made meanwhile.
-                section = self._data.setdefault(self._name, {})
-                if section.__class__ is not dict:  # None stored, or another type: the slow way
-                    section = self._section()
-                return section.setdefault(key, created)  # type: ignore[no-any-return]
+                return self._section().setdefault(key, created)  # type: ignore[no-any-return]
             section = self._checked(section)
         # get() with a sentinel rather than try/except: a miss is as common as a hit here
         # (every init of a new event), and raising KeyError costs more than the lookup.
